@@ -1,0 +1,15 @@
+import { Command, CommanderError } from 'commander';
+import { registerServe } from './serve.js';
+
+const program = new Command()
+  .name('manifold')
+  .description('Manifold: a self-hosted container registry built around multi-architecture images')
+  .version('0.1.0')
+  .showHelpAfterError();
+registerServe(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  process.stderr.write(`manifold: ${(e as Error).message}\n`);
+  process.exit(1);
+});

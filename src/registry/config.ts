@@ -1,0 +1,37 @@
+/** Server settings, with their defaults. `cli/serve` fills them from flags, environment and a file. */
+export interface ServerConfig {
+  /** host:port */
+  listen: string;
+  dataDir: string;
+  logLevel: string;
+  /** Upload sessions untouched for this long are purged with their staging files. */
+  uploadMaxAgeMs: number;
+  /** Manifests larger than this are refused with 413. */
+  maxManifestBytes: number;
+  /** Advertised as OCI-Chunk-Min-Length when above 0. */
+  chunkMinLength: number;
+  /** fsync blobs before they become visible. */
+  fsync: boolean;
+  /** Blobs nothing refers to are removed after this long (so in-flight pushes can still link them). */
+  gcGraceMs: number;
+  /** How often the janitor (upload purge, blob GC) runs. */
+  janitorIntervalMs: number;
+  /** Page size of `_catalog` when the client gives no `n`. */
+  catalogPageSize: number;
+  /** `POST ?mount=` without `from` links a blob the registry already holds in another repository. */
+  autoMount: boolean;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  listen: '127.0.0.1:5000',
+  dataDir: './data',
+  logLevel: 'warn',
+  uploadMaxAgeMs: 24 * 3600 * 1000,
+  maxManifestBytes: 4 * 1024 * 1024,
+  chunkMinLength: 0,
+  fsync: true,
+  gcGraceMs: 3600 * 1000,
+  janitorIntervalMs: 10 * 60 * 1000,
+  catalogPageSize: 1000,
+  autoMount: true,
+};

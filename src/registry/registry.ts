@@ -1,0 +1,24 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { FilesystemBlobStore } from '../store/blobs/fs.js';
+import { SqliteMetadataStore } from '../store/meta/sqlite.js';
+import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
+import type { RegistryServices } from './context.js';
+import { UploadService } from './uploads.js';
+
+/** Opens the stores under the data directory and wires the services handlers use. */
+export async function openRegistry(partial: Partial<ServerConfig> = {}, log?: Logger): Promise<RegistryServices> {
+  const config = { ...DEFAULT_CONFIG, ...partial };
+  await mkdir(config.dataDir, { recursive: true });
+  const blobs = new FilesystemBlobStore(config.dataDir, { fsync: config.fsync });
+  await blobs.init();
+  const meta = new SqliteMetadataStore(join(config.dataDir, 'metadata.db'));
+  return {
+    config,
+    meta,
+    blobs,
+    uploads: new UploadService(meta, blobs),
+    log: log ?? pino({ level: config.logLevel }),
+  };
+}

@@ -1,0 +1,71 @@
+import { RegistryError } from '../../oci/errors.js';
+import { isValidRepositoryName } from '../../oci/names.js';
+import type { RequestContext } from '../context.js';
+import { deleteBlob, getBlob } from './blobs.js';
+import { catalog, listReferrers, listTags } from './listings.js';
+import { deleteManifest, getManifest, putManifest } from './manifests.js';
+import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
+import { sendJson } from '../http.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RegistryServices } from '../context.js';
+
+type Handler = (ctx: RequestContext) => Promise<void>;
+type Methods = Partial<Record<string, Handler>>;
+
+/**
+ * Routes of `/v2/<name>/…`. A name may itself contain `/blobs/` and the like, so the most specific
+ * suffix is tried first and the name is whatever stands before it (as Distribution's router does).
+ */
+const ROUTES: { pattern: RegExp; methods: Methods }[] = [
+  { pattern: /^(.+)\/tags\/list$/, methods: { GET: listTags, HEAD: listTags } },
+  { pattern: /^(.+)\/manifests\/([^/]+)$/, methods: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest } },
+  { pattern: /^(.+)\/blobs\/uploads\/?()$/, methods: { POST: startUpload } },
+  {
+    pattern: /^(.+)\/blobs\/uploads\/([^/]+)$/,
+    methods: { GET: uploadStatus, PATCH: patchUpload, PUT: finishUpload, DELETE: cancelUpload },
+  },
+  { pattern: /^(.+)\/blobs\/([^/]+)$/, methods: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob } },
+  { pattern: /^(.+)\/referrers\/([^/]+)$/, methods: { GET: listReferrers } },
+];
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in path');
+  }
+}
+
+/** Handles a request whose path starts with `/v2/`. */
+export async function routeV2(req: IncomingMessage, res: ServerResponse, url: URL, services: RegistryServices): Promise<void> {
+  const rest = url.pathname.slice('/v2/'.length);
+  const method = req.method ?? 'GET';
+  if (rest === '') {
+    if (method !== 'GET' && method !== 'HEAD') throw new RegistryError('UNSUPPORTED', `${method} is not supported on /v2/`);
+    sendJson(res, 200, {});
+    return;
+  }
+  if (rest === '_catalog') {
+    if (method !== 'GET') throw new RegistryError('UNSUPPORTED', `${method} is not supported on /v2/_catalog`);
+    const { body, headers } = await catalog(url, services);
+    sendJson(res, 200, body, headers);
+    return;
+  }
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(rest);
+    if (!m) continue;
+    const name = decode(m[1]!);
+    if (!isValidRepositoryName(name)) {
+      throw new RegistryError('NAME_INVALID', `invalid repository name ${JSON.stringify(name.slice(0, 300))}`, { detail: { name: name.slice(0, 300) } });
+    }
+    const handler = route.methods[method];
+    if (!handler) {
+      throw new RegistryError('UNSUPPORTED', `${method} is not supported here`, {
+        headers: { Allow: Object.keys(route.methods).join(', ') },
+      });
+    }
+    await handler({ req, res, url, services, name, ref: decode(m[2] ?? '') });
+    return;
+  }
+  throw new RegistryError('NOT_FOUND', `no API route for ${url.pathname.slice(0, 300)}`);
+}
