@@ -16,11 +16,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Regis
   const started = process.hrtime.bigint();
   try {
     const url = new URL(req.url ?? '/', 'http://registry.invalid');
-    if (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) {
-      if (url.pathname === '/v2') url.pathname = '/v2/';
-      await routeV2(req, res, url, services);
+    // Route on the path as sent: URL parsing would resolve `.` and `..` segments, and a name
+    // like `a/./b` must be refused, not quietly read as `a/b`.
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (path === '/v2' || path.startsWith('/v2/')) {
+      await routeV2(req, res, path === '/v2' ? '/v2/' : path, url, services);
     } else {
-      throw new RegistryError('NOT_FOUND', `no route for ${url.pathname.slice(0, 300)}`);
+      throw new RegistryError('NOT_FOUND', `no route for ${path.slice(0, 300)}`);
     }
   } catch (e) {
     const err = e instanceof RegistryError ? e : new RegistryError('UNKNOWN', 'internal server error');

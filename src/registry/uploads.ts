@@ -63,8 +63,8 @@ export class UploadService {
   /** Closes a session: appends the optional final chunk, verifies `digest`, commits and links the blob. */
   async finish(repo: string, id: string, digestParam: string | null, body: Readable, opts: AppendOptions): Promise<{ digest: string; size: number }> {
     return this.exclusive(id, async () => {
-      const digest = this.requireDigest(digestParam);
       const staged = await this.status(repo, id);
+      const digest = this.requireDigest(digestParam);
       // The closing PUT may carry the last chunk; an empty body appends nothing.
       const size = await this.appendLocked(id, staged.size, body, opts);
       try {

@@ -36,9 +36,9 @@ function decode(segment: string): string {
   }
 }
 
-/** Handles a request whose path starts with `/v2/`. */
-export async function routeV2(req: IncomingMessage, res: ServerResponse, url: URL, services: RegistryServices): Promise<void> {
-  const rest = url.pathname.slice('/v2/'.length);
+/** Handles a request whose raw path starts with `/v2/`; `url` carries the query. */
+export async function routeV2(req: IncomingMessage, res: ServerResponse, path: string, url: URL, services: RegistryServices): Promise<void> {
+  const rest = path.slice('/v2/'.length);
   const method = req.method ?? 'GET';
   if (rest === '') {
     if (method !== 'GET' && method !== 'HEAD') throw new RegistryError('UNSUPPORTED', `${method} is not supported on /v2/`);
@@ -67,5 +67,5 @@ export async function routeV2(req: IncomingMessage, res: ServerResponse, url: UR
     await handler({ req, res, url, services, name, ref: decode(m[2] ?? '') });
     return;
   }
-  throw new RegistryError('NOT_FOUND', `no API route for ${url.pathname.slice(0, 300)}`);
+  throw new RegistryError('NOT_FOUND', `no API route for ${path.slice(0, 300)}`);
 }

@@ -1,0 +1,113 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+
+/** Small real images for tests: gzip'd tar layers, image configs, manifests and indexes. */
+
+export interface Blob {
+  digest: string;
+  size: number;
+  bytes: Buffer;
+  mediaType: string;
+}
+
+export function blob(bytes: Buffer | string, mediaType = 'application/octet-stream'): Blob {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
+  return { digest: `sha256:${createHash('sha256').update(b).digest('hex')}`, size: b.length, bytes: b, mediaType };
+}
+
+export function descriptor(b: Blob, extra: Record<string, unknown> = {}) {
+  return { mediaType: b.mediaType, digest: b.digest, size: b.size, ...extra };
+}
+
+/** A tar archive holding the given files, gzip-compressed. */
+export async function tarGz(files: Record<string, string | Buffer>): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    p.on('data', (c: Buffer) => chunks.push(c));
+    p.on('end', resolve);
+    p.on('error', reject);
+  });
+  for (const [name, content] of Object.entries(files)) p.entry({ name, mtime: new Date(0) }, content);
+  p.finalize();
+  await done;
+  return gzipSync(Buffer.concat(chunks));
+}
+
+export interface TestImage {
+  format: 'oci' | 'docker';
+  platform: { os: string; architecture: string; variant?: string };
+  config: Blob;
+  layers: Blob[];
+  manifest: Blob;
+}
+
+/** One single-platform image whose single layer holds `/platform.txt` (plus random bytes, so digests differ per call). */
+export async function makeImage(
+  platform: { os: string; architecture: string; variant?: string },
+  format: 'oci' | 'docker' = 'oci',
+  extraFiles: Record<string, string | Buffer> = {},
+): Promise<TestImage> {
+  const layerType = format === 'oci' ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+  const configType = format === 'oci' ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json';
+  const manifestType = format === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json';
+  const tarBytes = await tarGz({ 'platform.txt': JSON.stringify(platform), 'nonce.txt': randomBytes(8).toString('hex'), ...extraFiles });
+  const layer = blob(tarBytes, layerType);
+  const { gunzipSync } = await import('node:zlib');
+  const diffId = `sha256:${createHash('sha256').update(gunzipSync(tarBytes)).digest('hex')}`;
+  const config = blob(
+    JSON.stringify({
+      created: '2026-01-01T00:00:00Z',
+      ...platform,
+      config: { Cmd: ['/bin/sh'] },
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+      history: [{ created: '2026-01-01T00:00:00Z', created_by: 'manifold test' }],
+    }),
+    configType,
+  );
+  const manifest = blob(
+    JSON.stringify({ schemaVersion: 2, mediaType: manifestType, config: descriptor(config), layers: [descriptor(layer)] }),
+    manifestType,
+  );
+  return { format, platform, config, layers: [layer], manifest };
+}
+
+/** An index (OCI) or manifest list (Docker) over images. */
+export function makeIndex(images: TestImage[], format: 'oci' | 'docker' = 'oci', extra: Record<string, unknown> = {}): Blob {
+  const mediaType = format === 'oci' ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.docker.distribution.manifest.list.v2+json';
+  return blob(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      manifests: images.map((i) => descriptor(i.manifest, { platform: i.platform })),
+      ...extra,
+    }),
+    mediaType,
+  );
+}
+
+/**
+ * Writes an OCI image layout directory holding the images (and the index, if given), with
+ * `tag` on the index or, without one, on the first image.
+ */
+export async function writeOciLayout(dir: string, images: TestImage[], index: Blob | undefined, tag: string): Promise<void> {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const put = (b: Blob) => writeFile(join(dir, 'blobs', 'sha256', b.digest.slice(7)), b.bytes);
+  for (const img of images) {
+    await Promise.all([put(img.config), put(img.manifest), ...img.layers.map(put)]);
+  }
+  if (index) await put(index);
+  const top = index ?? images[0]!.manifest;
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeFile(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [descriptor(top, { annotations: { 'org.opencontainers.image.ref.name': tag } })],
+    }),
+  );
+}
