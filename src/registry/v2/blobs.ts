@@ -41,7 +41,7 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     return;
   }
 
-  const stream = s.blobs.read(digest, range);
+  const stream = s.blobs.read(digest, range ?? { start: 0, end: size - 1 });
   // Headers wait until the file is open, so a missing file is still a clean 404.
   await new Promise<void>((resolve, reject) => {
     stream.once('ready', resolve);

@@ -184,9 +184,9 @@ async function describe(s: RegistryServices, repo: string, digest: string, bytes
 /** os/architecture/variant from an image config; a config that is not JSON just yields nothing. */
 async function readPlatform(s: RegistryServices, config: Descriptor) {
   const none = { os: null, architecture: null, variant: null };
-  if (config.size > MAX_CONFIG_READ) return none;
+  if (config.size > MAX_CONFIG_READ || config.size === 0) return none;
   const chunks: Buffer[] = [];
-  for await (const c of s.blobs.read(config.digest) as AsyncIterable<Buffer>) chunks.push(c);
+  for await (const c of s.blobs.read(config.digest, { start: 0, end: config.size - 1 }) as AsyncIterable<Buffer>) chunks.push(c);
   try {
     const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);

@@ -47,8 +47,10 @@ export class FilesystemBlobStore implements BlobStore {
     }
   }
 
-  read(digest: string, range?: ByteRange): Readable {
-    return createReadStream(this.blobPath(digest), { highWaterMark: IO_CHUNK, ...(range ?? {}) });
+  read(digest: string, range: ByteRange): Readable {
+    // A read buffer no larger than the range: small blobs must not allocate IO_CHUNK per request.
+    const highWaterMark = Math.max(1, Math.min(IO_CHUNK, range.end - range.start + 1));
+    return createReadStream(this.blobPath(digest), { highWaterMark, start: range.start, end: range.end });
   }
 
   async delete(digest: string): Promise<void> {

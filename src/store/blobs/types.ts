@@ -15,7 +15,8 @@ export interface ByteRange {
 export interface BlobStore {
   /** Size of a committed blob, or undefined. */
   stat(digest: string): Promise<number | undefined>;
-  read(digest: string, range?: ByteRange): Readable;
+  /** Streams `range` of a committed blob (the whole blob is `0` to `size - 1`). */
+  read(digest: string, range: ByteRange): Readable;
   delete(digest: string): Promise<void>;
   /** Committed blobs with their last modification time, for garbage collection. */
   list(): AsyncIterable<{ digest: string; modified: Date }>;
