@@ -283,3 +283,18 @@ describe('delete', () => {
     assert.equal(await head.text(), '');
   });
 });
+
+describe('OCI-Chunk-Min-Length', () => {
+  test('not sent by default; advertised on POST when configured', async () => {
+    const plain = await req(base, '/v2/chunkmin/a/blobs/uploads/', { method: 'POST' });
+    assert.equal(plain.headers.get('oci-chunk-min-length'), null);
+    const configured = await startTestServer({ chunkMinLength: 5 * 1024 * 1024 });
+    try {
+      const res = await req(configured.url, '/v2/chunkmin/a/blobs/uploads/', { method: 'POST' });
+      assert.equal(res.status, 202);
+      assert.equal(res.headers.get('oci-chunk-min-length'), String(5 * 1024 * 1024));
+    } finally {
+      await configured.stop();
+    }
+  });
+});

@@ -7,6 +7,16 @@ import type { BlobStore, ByteRange } from './types.js';
 
 const IO_CHUNK = 1024 * 1024;
 
+/** A file's size, or undefined when it does not exist. */
+async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
 /**
  * Blobs as files: `blobs/<alg>/<first two hex>/<hex>`, staging files in `uploads/<id>`.
  * Both live under one root so that commit is a rename within a filesystem.
@@ -39,12 +49,7 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   async stat(digest: string): Promise<number | undefined> {
-    try {
-      return (await stat(this.blobPath(digest))).size;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
+    return fileSize(this.blobPath(digest));
   }
 
   read(digest: string, range: ByteRange): Readable {
@@ -81,12 +86,7 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   async stagingSize(id: string): Promise<number | undefined> {
-    try {
-      return (await stat(this.stagingPath(id))).size;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
+    return fileSize(this.stagingPath(id));
   }
 
   async truncateStaging(id: string, size: number): Promise<void> {
