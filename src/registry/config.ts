@@ -10,7 +10,7 @@ export interface ServerConfig {
   maxManifestBytes: number;
   /** Advertised as OCI-Chunk-Min-Length when above 0. */
   chunkMinLength: number;
-  /** fsync blobs before they become visible. */
+  /** fsync blobs before they become visible, and metadata commits before they are acknowledged. */
   fsync: boolean;
   /** Blobs nothing refers to are removed after this long (so in-flight pushes can still link them). */
   gcGraceMs: number;

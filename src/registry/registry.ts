@@ -13,7 +13,7 @@ export async function openRegistry(partial: Partial<ServerConfig> = {}, log?: Lo
   await mkdir(config.dataDir, { recursive: true });
   const blobs = new FilesystemBlobStore(config.dataDir, { fsync: config.fsync });
   await blobs.init();
-  const meta = new SqliteMetadataStore(join(config.dataDir, 'metadata.db'));
+  const meta = new SqliteMetadataStore(join(config.dataDir, 'metadata.db'), { durable: config.fsync });
   return {
     config,
     meta,

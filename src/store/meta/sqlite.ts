@@ -129,10 +129,12 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly q;
 
-  constructor(path: string) {
+  /** `durable`: every commit reaches the disk before it returns (a push acknowledged survives power loss). */
+  constructor(path: string, opts: { durable: boolean } = { durable: true }) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    // NORMAL in WAL mode survives a process crash but may lose the last commits on power loss.
+    this.db.pragma(`synchronous = ${opts.durable ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
