@@ -15,7 +15,7 @@ const SETTINGS: { key: keyof ServerConfig; flag: string; env: string; help: stri
   { key: 'uploadMaxAgeMs', flag: '--upload-max-age <seconds>', env: 'MANIFOLD_UPLOAD_MAX_AGE', help: 'purge upload sessions idle this long', parse: seconds },
   { key: 'maxManifestBytes', flag: '--max-manifest-size <bytes>', env: 'MANIFOLD_MAX_MANIFEST_SIZE', help: 'largest manifest accepted', parse: int },
   { key: 'chunkMinLength', flag: '--chunk-min-length <bytes>', env: 'MANIFOLD_CHUNK_MIN_LENGTH', help: 'advertise OCI-Chunk-Min-Length (0: not sent)', parse: int },
-  { key: 'fsync', flag: '--fsync <bool>', env: 'MANIFOLD_FSYNC', help: 'fsync blobs before they become visible', parse: bool },
+  { key: 'fsync', flag: '--fsync <bool>', env: 'MANIFOLD_FSYNC', help: 'fsync blobs and metadata commits before acknowledging them', parse: bool },
   { key: 'gcGraceMs', flag: '--gc-grace <seconds>', env: 'MANIFOLD_GC_GRACE', help: 'keep unreferenced blobs this long before removing them', parse: seconds },
   { key: 'janitorIntervalMs', flag: '--janitor-interval <seconds>', env: 'MANIFOLD_JANITOR_INTERVAL', help: 'how often upload purge and blob GC run', parse: seconds },
   { key: 'catalogPageSize', flag: '--catalog-page-size <n>', env: 'MANIFOLD_CATALOG_PAGE_SIZE', help: '_catalog page size when the client gives no n', parse: int },
