@@ -172,6 +172,7 @@ export class UploadService {
         throw new RegistryError('SIZE_INVALID', `received ${received} bytes, expected ${expected}`);
       }
       state.offset = newSize;
+      this.meta.touchUpload(id);
       return newSize;
     } catch (e) {
       // Undo the partial append; the hash has seen those bytes, so it is rebuilt on next use.

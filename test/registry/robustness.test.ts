@@ -111,6 +111,18 @@ describe('janitor', () => {
     await runJanitor(srv.services);
     assert.equal((await req(srv.url, fresh.headers.get('location')!)).status, 204);
   });
+  test('every chunk renews a session, so an upload in progress is never purged as idle', async () => {
+    const post = await req(srv.url, '/v2/jan/c/blobs/uploads/', { method: 'POST' });
+    const loc = post.headers.get('location')!;
+    const id = loc.split('/').pop()!;
+    const created = srv.services.meta.getUpload(id)!.updatedAt;
+    await new Promise((r) => setTimeout(r, 20));
+    await req(srv.url, loc, { method: 'PATCH', body: 'more bytes' });
+    const touched = srv.services.meta.getUpload(id)!.updatedAt;
+    assert.ok(touched > created, `updatedAt ${touched} after ${created}`);
+    await runJanitor(srv.services, created + srv.services.config.uploadMaxAgeMs + 5);
+    assert.equal((await req(srv.url, loc)).status, 204);
+  });
   test('removes blob files nothing refers to, after the grace period only', async () => {
     const kept = blob(randomBytes(100));
     const dropped = blob(randomBytes(100));

@@ -104,7 +104,7 @@ export class FilesystemBlobStore implements BlobStore {
       // The bytes must be on disk before the name that makes them visible is.
       const fh = await open(from, 'r+');
       try {
-        await fh.sync();
+        await fh.datasync();
       } finally {
         await fh.close();
       }

@@ -127,6 +127,12 @@ function toRecord(r: ManifestRow): ManifestRecord {
 /** The default metadata store: one SQLite file in WAL mode, statements prepared once. */
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
+  /**
+   * A second connection for upload-session rows. They are bookkeeping, not data: losing the last
+   * ones on power loss only makes a client restart an upload, so their commits skip the fsync
+   * that the durable connection pays on every push.
+   */
+  private readonly sessionsDb: Database.Database;
   private readonly q;
 
   /** `durable`: every commit reaches the disk before it returns (a push acknowledged survives power loss). */
@@ -138,7 +144,11 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.sessionsDb = new Database(path);
+    this.sessionsDb.pragma('synchronous = NORMAL');
+    this.sessionsDb.pragma('busy_timeout = 5000');
     const db = this.db;
+    const sessions = this.sessionsDb;
     this.q = {
       listRepos: db.prepare('SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?').pluck(),
       repoExists: db.prepare('SELECT 1 FROM repositories WHERE name = ?').pluck(),
@@ -152,11 +162,11 @@ export class SqliteMetadataStore implements MetadataStore {
       blobRefCount: db.prepare(
         "SELECT (SELECT count(*) FROM repo_blobs WHERE digest = ?) + (SELECT count(*) FROM manifest_refs WHERE child = ? AND kind = 'blob')",
       ).pluck(),
-      createUpload: db.prepare('INSERT INTO uploads (id, repo, created_at, updated_at) VALUES (?, ?, ?, ?)'),
-      getUpload: db.prepare('SELECT id, repo, created_at AS createdAt, updated_at AS updatedAt FROM uploads WHERE id = ?'),
-      touchUpload: db.prepare('UPDATE uploads SET updated_at = ? WHERE id = ?'),
-      deleteUpload: db.prepare('DELETE FROM uploads WHERE id = ?'),
-      oldUploads: db.prepare('SELECT id, repo, created_at AS createdAt, updated_at AS updatedAt FROM uploads WHERE updated_at < ?'),
+      createUpload: sessions.prepare('INSERT INTO uploads (id, repo, created_at, updated_at) VALUES (?, ?, ?, ?)'),
+      getUpload: sessions.prepare('SELECT id, repo, created_at AS createdAt, updated_at AS updatedAt FROM uploads WHERE id = ?'),
+      touchUpload: sessions.prepare('UPDATE uploads SET updated_at = ? WHERE id = ?'),
+      deleteUpload: sessions.prepare('DELETE FROM uploads WHERE id = ?'),
+      oldUploads: sessions.prepare('SELECT id, repo, created_at AS createdAt, updated_at AS updatedAt FROM uploads WHERE updated_at < ?'),
       getManifest: db.prepare(`SELECT ${MANIFEST_COLUMNS}, bytes FROM manifests WHERE repo = ? AND digest = ?`),
       manifestInfo: db.prepare(`SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repo = ? AND digest = ?`),
       resolveTag: db.prepare('SELECT digest FROM tags WHERE repo = ? AND name = ?').pluck(),
@@ -179,6 +189,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   close(): void {
+    this.sessionsDb.close();
     this.db.close();
   }
 
