@@ -147,8 +147,3 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   }
   return { kind: 'image', mediaType, artifactType, config, layers, manifests: [], subject, annotations };
 }
-
-/** The artifact type the referrers API reports for a manifest. */
-export function effectiveArtifactType(m: ParsedManifest): string | undefined {
-  return m.artifactType ?? (m.kind === 'image' ? m.config?.mediaType : undefined);
-}

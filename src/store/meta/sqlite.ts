@@ -185,6 +185,9 @@ export class SqliteMetadataStore implements MetadataStore {
       references: db.prepare(`SELECT child AS digest, kind, media_type AS mediaType, size, os, architecture, variant
         FROM manifest_refs WHERE repo = ? AND digest = ? ORDER BY position`),
       referrers: db.prepare(`SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repo = ? AND subject = ? ORDER BY created_at, digest`),
+      // The spec's artifact type of a referrer: its artifactType, else its config's media type.
+      referrersOfType: db.prepare(`SELECT ${MANIFEST_COLUMNS} FROM manifests
+        WHERE repo = ? AND subject = ? AND coalesce(artifact_type, config_media_type) = ? ORDER BY created_at, digest`),
     };
   }
 
@@ -309,8 +312,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   referrers(repo: string, subject: string, artifactType?: string): ManifestRecord[] {
-    const rows = (this.q.referrers.all(repo, subject) as ManifestRow[]).map(toRecord);
-    if (artifactType === undefined) return rows;
-    return rows.filter((r) => (r.artifactType ?? r.configMediaType) === artifactType);
+    const rows = artifactType === undefined ? this.q.referrers.all(repo, subject) : this.q.referrersOfType.all(repo, subject, artifactType);
+    return (rows as ManifestRow[]).map(toRecord);
   }
 }

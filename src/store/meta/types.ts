@@ -59,13 +59,6 @@ export interface UploadRecord {
   updatedAt: number;
 }
 
-export interface TagRecord {
-  name: string;
-  digest: string;
-  createdAt: number;
-  updatedAt: number;
-}
-
 /**
  * Repositories, manifests, tags, references and upload sessions. Every method is one
  * transaction; a manifest push is one `putManifest` call.
