@@ -1,6 +1,8 @@
 /**
- * The error codes of the OCI Distribution Specification and Docker's Registry HTTP API V2,
- * in one table, with the HTTP status each one is answered with.
+ * The error codes of the OCI Distribution Specification (a JSON error body's code MUST be one of
+ * them), with the HTTP status each is usually answered with; a handler may pass another status
+ * (413 for an oversized manifest, 416 for a chunk out of order). UNKNOWN is Distribution's code for
+ * an internal error, which the spec's list does not cover.
  */
 export const ERROR_CODES = {
   BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
@@ -18,10 +20,6 @@ export const ERROR_CODES = {
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
-  RANGE_INVALID: { status: 416, message: 'invalid content range' },
-  PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
-  MANIFEST_TOO_LARGE: { status: 413, message: 'manifest is larger than the registry accepts' },
-  NOT_FOUND: { status: 404, message: 'not found' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 } as const;
 

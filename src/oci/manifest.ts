@@ -126,7 +126,8 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   let artifactType: string | undefined;
   if (doc.artifactType !== undefined) {
     if (typeof doc.artifactType !== 'string') throw invalid('artifactType must be a string');
-    artifactType = doc.artifactType;
+    // An empty artifactType counts as absent (the referrers API then reports config.mediaType).
+    artifactType = doc.artifactType || undefined;
   }
   if (mediaType.startsWith('application/vnd.docker.') && (subject || artifactType)) {
     throw invalid('subject and artifactType are OCI fields; Docker manifests cannot carry them');

@@ -30,7 +30,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: Regist
 /** Reads a whole (small) request body, refusing anything over `limit` bytes with 413. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () =>
-    new RegistryError('MANIFEST_TOO_LARGE', `body exceeds the limit of ${limit} bytes`, { detail: { limit } });
+    new RegistryError('MANIFEST_INVALID', `body exceeds the limit of ${limit} bytes`, { status: 413, detail: { limit } });
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
@@ -53,7 +53,7 @@ export function parsePage(url: URL): Page {
   const rawN = url.searchParams.get('n');
   let n: number | undefined;
   if (rawN !== null && rawN !== '') {
-    if (!/^\d+$/.test(rawN)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got ${JSON.stringify(rawN)}`);
+    if (!/^\d+$/.test(rawN)) throw new RegistryError('UNSUPPORTED', `n must be a non-negative integer, got ${JSON.stringify(rawN)}`, { status: 400 });
     n = Math.min(Number(rawN), 100_000);
   }
   return { n, last: url.searchParams.get('last') ?? '' };
@@ -66,33 +66,24 @@ export function nextLink(path: string, n: number, last: string, extra: Record<st
 }
 
 /**
- * Parses a single `Range: bytes=…` header against a resource of `size` bytes. Returns undefined
- * when the whole resource should be sent (no header, several ranges), throws 416 when unsatisfiable.
+ * Reads a `Range` header against a resource of `size` bytes, as RFC 9110 §14 asks: a single
+ * satisfiable byte range is served with 206; a range that starts past the end is unsatisfiable
+ * (416); anything else (no header, another unit, several ranges, bad syntax) is ignored and the
+ * whole resource is sent.
  */
-export function parseByteRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+export function parseByteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
   if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m) {
-    if (header.includes(',')) return undefined;
-    throw rangeNotSatisfiable(size, `malformed Range header ${JSON.stringify(header)}`);
-  }
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
+  if (!m) return undefined;
   const [, a, b] = m;
-  let start: number;
-  let end: number;
-  if (a === '' && b === '') throw rangeNotSatisfiable(size, 'empty range');
   if (a === '') {
+    if (b === '') return undefined;
     const suffix = Number(b);
-    if (suffix === 0) throw rangeNotSatisfiable(size, 'zero-length suffix range');
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(a);
-    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
   }
-  if (start >= size || end < start) throw rangeNotSatisfiable(size, `range ${header} outside 0-${size - 1}`);
-  return { start, end };
-}
-
-function rangeNotSatisfiable(size: number, message: string): RegistryError {
-  return new RegistryError('RANGE_INVALID', message, { headers: { 'Content-Range': `bytes */${size}` } });
+  const start = Number(a);
+  if (b !== '' && Number(b) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: b === '' ? size - 1 : Math.min(Number(b), size - 1) };
 }

@@ -22,7 +22,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Regis
     if (path === '/v2' || path.startsWith('/v2/')) {
       await routeV2(req, res, path === '/v2' ? '/v2/' : path, url, services);
     } else {
-      throw new RegistryError('NOT_FOUND', `no route for ${path.slice(0, 300)}`);
+      throw new RegistryError('UNSUPPORTED', `no route for ${path.slice(0, 300)}`, { status: 404 });
     }
   } catch (e) {
     const err = e instanceof RegistryError ? e : new RegistryError('UNKNOWN', 'internal server error');

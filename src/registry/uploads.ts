@@ -144,15 +144,15 @@ export class UploadService {
     let expected: number | undefined = opts.contentLength;
     if (opts.contentRange !== undefined) {
       const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(opts.contentRange.trim());
-      if (!m) throw new RegistryError('RANGE_INVALID', `malformed Content-Range ${JSON.stringify(opts.contentRange)}`, { headers: location });
+      if (!m) throw new RegistryError('BLOB_UPLOAD_INVALID', `malformed Content-Range ${JSON.stringify(opts.contentRange)}`, { status: 416, headers: location });
       const start = Number(m[1]);
       const end = Number(m[2]);
       if (start !== size || end < start) {
-        throw new RegistryError('RANGE_INVALID', `chunk ${start}-${end} does not continue the upload at offset ${size}`, { headers: location });
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ${start}-${end} does not continue the upload at offset ${size}`, { status: 416, headers: location });
       }
       const length = end - start + 1;
       if (expected !== undefined && expected !== length) {
-        throw new RegistryError('RANGE_INVALID', `Content-Range covers ${length} bytes but Content-Length is ${expected}`, { headers: location });
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `Content-Range covers ${length} bytes but Content-Length is ${expected}`, { status: 416, headers: location });
       }
       expected = length;
     }

@@ -50,11 +50,11 @@ describe('tags list', () => {
     assert.deepEqual(((await (await req(base, '/v2/list/app/tags/list?n=0')).json()) as { tags: string[] }).tags, []);
     assert.deepEqual(((await (await req(base, '/v2/list/app/tags/list?last=zzz')).json()) as { tags: string[] }).tags, []);
   });
-  test('bad n → 400 PAGINATION_NUMBER_INVALID', async () => {
+  test('bad n → 400 with a spec error code', async () => {
     for (const n of ['-1', 'x', '1.5']) {
       const res = await req(base, `/v2/list/app/tags/list?n=${n}`);
       assert.equal(res.status, 400);
-      assert.equal(await errorCode(res), 'PAGINATION_NUMBER_INVALID');
+      assert.equal(await errorCode(res), 'UNSUPPORTED');
     }
   });
   test('unknown repository → 404 NAME_UNKNOWN', async () => {

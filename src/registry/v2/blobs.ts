@@ -28,6 +28,11 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     return;
   }
   const range = req.method === 'GET' ? parseByteRange(req.headers.range, size) : undefined;
+  if (range === 'unsatisfiable') {
+    // No JSON envelope: the spec's error codes have none for this, and HTTP needs only the header.
+    sendEmpty(res, 416, { ...common, 'Content-Range': `bytes */${size}` });
+    return;
+  }
   const status = range ? 206 : 200;
   const headers: Record<string, string | number> = {
     ...common,

@@ -67,5 +67,5 @@ export async function routeV2(req: IncomingMessage, res: ServerResponse, path: s
     await handler({ req, res, url, services, name, ref: decode(m[2] ?? '') });
     return;
   }
-  throw new RegistryError('NOT_FOUND', `no API route for ${path.slice(0, 300)}`);
+  throw new RegistryError('UNSUPPORTED', `no API route for ${path.slice(0, 300)}`, { status: 404 });
 }

@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS tags (
   FOREIGN KEY (repo, digest) REFERENCES manifests(repo, digest) ON DELETE CASCADE
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_digest ON tags(repo, digest);
+-- The spec lists tags in lexical order, i.e. case-insensitive; equal names fall back to byte order.
+CREATE INDEX IF NOT EXISTS tags_lexical ON tags(repo, name COLLATE NOCASE, name);
 
 -- What a manifest points at: config and layers (blob), or an index's children (manifest).
 CREATE TABLE IF NOT EXISTS manifest_refs (
@@ -181,7 +183,9 @@ export class SqliteMetadataStore implements MetadataStore {
         ON CONFLICT(repo, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`),
       deleteManifest: db.prepare('DELETE FROM manifests WHERE repo = ? AND digest = ?'),
       deleteTag: db.prepare('DELETE FROM tags WHERE repo = ? AND name = ?'),
-      listTags: db.prepare('SELECT name FROM tags WHERE repo = ? AND name > ? ORDER BY name LIMIT ?').pluck(),
+      listTags: db.prepare(`SELECT name FROM tags
+        WHERE repo = @repo AND (name COLLATE NOCASE > @after OR (name COLLATE NOCASE = @after AND name > @after))
+        ORDER BY name COLLATE NOCASE, name LIMIT @limit`).pluck(),
       references: db.prepare(`SELECT child AS digest, kind, media_type AS mediaType, size, os, architecture, variant
         FROM manifest_refs WHERE repo = ? AND digest = ? ORDER BY position`),
       referrers: db.prepare(`SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repo = ? AND subject = ? ORDER BY created_at, digest`),
@@ -304,7 +308,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   listTags(repo: string, after: string, limit: number): string[] {
-    return this.q.listTags.all(repo, after, limit) as string[];
+    return this.q.listTags.all({ repo, after, limit }) as string[];
   }
 
   references(repo: string, digest: string): ManifestReference[] {
