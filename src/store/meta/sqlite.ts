@@ -184,7 +184,7 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteManifest: db.prepare('DELETE FROM manifests WHERE repo = ? AND digest = ?'),
       deleteTag: db.prepare('DELETE FROM tags WHERE repo = ? AND name = ?'),
       listTags: db.prepare(`SELECT name FROM tags
-        WHERE repo = @repo AND (name COLLATE NOCASE > @after OR (name COLLATE NOCASE = @after AND name > @after))
+        WHERE repo = @repo AND name COLLATE NOCASE >= @after AND (name COLLATE NOCASE > @after OR name > @after)
         ORDER BY name COLLATE NOCASE, name LIMIT @limit`).pluck(),
       references: db.prepare(`SELECT child AS digest, kind, media_type AS mediaType, size, os, architecture, variant
         FROM manifest_refs WHERE repo = ? AND digest = ? ORDER BY position`),
