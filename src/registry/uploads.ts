@@ -140,19 +140,21 @@ export class UploadService {
   }
 
   private async appendLocked(id: string, size: number, body: Readable, opts: AppendOptions): Promise<number> {
-    const location = { Range: `0-${Math.max(size - 1, 0)}` };
+    // A chunk that does not continue the upload: 416 with the Range the client must resume from.
+    const outOfRange = (message: string) =>
+      new RegistryError('BLOB_UPLOAD_INVALID', message, { status: 416, headers: { Range: `0-${Math.max(size - 1, 0)}` } });
     let expected: number | undefined = opts.contentLength;
     if (opts.contentRange !== undefined) {
       const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(opts.contentRange.trim());
-      if (!m) throw new RegistryError('BLOB_UPLOAD_INVALID', `malformed Content-Range ${JSON.stringify(opts.contentRange)}`, { status: 416, headers: location });
+      if (!m) throw outOfRange(`malformed Content-Range ${JSON.stringify(opts.contentRange)}`);
       const start = Number(m[1]);
       const end = Number(m[2]);
       if (start !== size || end < start) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ${start}-${end} does not continue the upload at offset ${size}`, { status: 416, headers: location });
+        throw outOfRange(`chunk ${start}-${end} does not continue the upload at offset ${size}`);
       }
       const length = end - start + 1;
       if (expected !== undefined && expected !== length) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `Content-Range covers ${length} bytes but Content-Length is ${expected}`, { status: 416, headers: location });
+        throw outOfRange(`Content-Range covers ${length} bytes but Content-Length is ${expected}`);
       }
       expected = length;
     }

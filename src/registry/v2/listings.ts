@@ -41,8 +41,7 @@ export async function listReferrers(ctx: RequestContext): Promise<void> {
   const artifactType = ctx.url.searchParams.get('artifactType') ?? undefined;
   const manifests = s.meta.referrers(name, subject, artifactType).map((m) => {
     const d: Record<string, unknown> = { mediaType: m.mediaType, digest: m.digest, size: m.size };
-    const type = m.artifactType ?? m.configMediaType; // as the store's artifactType filter reads it
-    if (type) d.artifactType = type;
+    if (m.referrerType) d.artifactType = m.referrerType;
     if (m.annotations) d.annotations = m.annotations;
     return d;
   });

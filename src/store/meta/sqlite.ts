@@ -5,6 +5,7 @@ import type {
   ManifestWithBytes,
   MetadataStore,
   NewManifest,
+  Referrer,
   UploadRecord,
 } from './types.js';
 
@@ -188,10 +189,10 @@ export class SqliteMetadataStore implements MetadataStore {
         ORDER BY name COLLATE NOCASE, name LIMIT @limit`).pluck(),
       references: db.prepare(`SELECT child AS digest, kind, media_type AS mediaType, size, os, architecture, variant
         FROM manifest_refs WHERE repo = ? AND digest = ? ORDER BY position`),
-      referrers: db.prepare(`SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repo = ? AND subject = ? ORDER BY created_at, digest`),
       // The spec's artifact type of a referrer: its artifactType, else its config's media type.
-      referrersOfType: db.prepare(`SELECT ${MANIFEST_COLUMNS} FROM manifests
-        WHERE repo = ? AND subject = ? AND coalesce(artifact_type, config_media_type) = ? ORDER BY created_at, digest`),
+      referrers: db.prepare(`SELECT ${MANIFEST_COLUMNS}, coalesce(artifact_type, config_media_type) AS referrer_type
+        FROM manifests WHERE repo = @repo AND subject = @subject AND (@type IS NULL OR referrer_type = @type)
+        ORDER BY created_at, digest`),
     };
   }
 
@@ -315,8 +316,8 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.q.references.all(repo, digest) as ManifestReference[];
   }
 
-  referrers(repo: string, subject: string, artifactType?: string): ManifestRecord[] {
-    const rows = artifactType === undefined ? this.q.referrers.all(repo, subject) : this.q.referrersOfType.all(repo, subject, artifactType);
-    return (rows as ManifestRow[]).map(toRecord);
+  referrers(repo: string, subject: string, artifactType?: string): Referrer[] {
+    const rows = this.q.referrers.all({ repo, subject, type: artifactType ?? null }) as (ManifestRow & { referrer_type: string | null })[];
+    return rows.map((r) => ({ ...toRecord(r), referrerType: r.referrer_type }));
   }
 }

@@ -20,6 +20,12 @@ export interface ManifestRecord {
   updatedAt: number;
 }
 
+/** A manifest that names a subject, with the artifact type the referrers API reports for it. */
+export interface Referrer extends ManifestRecord {
+  /** Its artifactType, else its config's media type (OCI distribution spec, "Listing Referrers"). */
+  referrerType: string | null;
+}
+
 export interface ManifestWithBytes extends ManifestRecord {
   bytes: Buffer;
 }
@@ -92,5 +98,6 @@ export interface MetadataStore {
   deleteTag(repo: string, tag: string): boolean;
   listTags(repo: string, after: string, limit: number): string[];
   references(repo: string, digest: string): ManifestReference[];
-  referrers(repo: string, subject: string, artifactType?: string): ManifestRecord[];
+  /** Manifests whose subject is `subject`, optionally only those of one artifact type. */
+  referrers(repo: string, subject: string, artifactType?: string): Referrer[];
 }
