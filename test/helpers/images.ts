@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
+import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, OCTET } from './mediatypes.js';
 
 /** Small real images for tests: gzip'd tar layers, image configs, manifests and indexes. */
 
@@ -13,9 +14,13 @@ export interface Blob {
   mediaType: string;
 }
 
-export function blob(bytes: Buffer | string, mediaType = 'application/octet-stream'): Blob {
+export function sha256(bytes: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export function blob(bytes: Buffer | string, mediaType = OCTET): Blob {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
-  return { digest: `sha256:${createHash('sha256').update(b).digest('hex')}`, size: b.length, bytes: b, mediaType };
+  return { digest: sha256(b), size: b.length, bytes: b, mediaType };
 }
 
 export function descriptor(b: Blob, extra: Record<string, unknown> = {}) {
@@ -51,13 +56,13 @@ export async function makeImage(
   format: 'oci' | 'docker' = 'oci',
   extraFiles: Record<string, string | Buffer> = {},
 ): Promise<TestImage> {
-  const layerType = format === 'oci' ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-  const configType = format === 'oci' ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json';
-  const manifestType = format === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json';
+  const layerType = format === 'oci' ? OCI_LAYER_GZIP : DOCKER_LAYER;
+  const configType = format === 'oci' ? OCI_CONFIG : DOCKER_CONFIG;
+  const manifestType = format === 'oci' ? OCI_MANIFEST : DOCKER_MANIFEST;
   const tarBytes = await tarGz({ 'platform.txt': JSON.stringify(platform), 'nonce.txt': randomBytes(8).toString('hex'), ...extraFiles });
   const layer = blob(tarBytes, layerType);
   const { gunzipSync } = await import('node:zlib');
-  const diffId = `sha256:${createHash('sha256').update(gunzipSync(tarBytes)).digest('hex')}`;
+  const diffId = sha256(gunzipSync(tarBytes));
   const config = blob(
     JSON.stringify({
       created: '2026-01-01T00:00:00Z',
@@ -77,7 +82,7 @@ export async function makeImage(
 
 /** An index (OCI) or manifest list (Docker) over images. */
 export function makeIndex(images: TestImage[], format: 'oci' | 'docker' = 'oci', extra: Record<string, unknown> = {}): Blob {
-  const mediaType = format === 'oci' ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.docker.distribution.manifest.list.v2+json';
+  const mediaType = format === 'oci' ? OCI_INDEX : DOCKER_LIST;
   return blob(
     JSON.stringify({
       schemaVersion: 2,
@@ -106,7 +111,7 @@ export async function writeOciLayout(dir: string, images: TestImage[], index: Bl
     join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
+      mediaType: OCI_INDEX,
       manifests: [descriptor(top, { annotations: { 'org.opencontainers.image.ref.name': tag } })],
     }),
   );

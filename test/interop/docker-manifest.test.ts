@@ -7,10 +7,10 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { makeImage, type TestImage } from '../helpers/images.js';
 import { pushImage, req } from '../helpers/http.js';
+import { DOCKER_LIST } from '../helpers/mediatypes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
-const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 
 /**
  * The source page's flow with the real docker CLI (client only: `docker manifest` needs no daemon):

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +8,8 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { extract } from 'tar-stream';
-import { makeImage, makeIndex, writeOciLayout, type Blob, type TestImage } from '../helpers/images.js';
+import { makeImage, makeIndex, sha256, writeOciLayout, type Blob, type TestImage } from '../helpers/images.js';
+import { ALL_MANIFEST_TYPES as ALL_TYPES, DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from '../helpers/mediatypes.js';
 import { pushImage, req } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { readDirLayout, writeDirLayout } from './dir-layout.js';
@@ -26,15 +26,6 @@ import { readDirLayout, writeDirLayout } from './dir-layout.js';
 
 const run = promisify(execFile);
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-const ALL_TYPES = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(', ');
-
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 interface LoggedRequest {
   method: string;

@@ -19,16 +19,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { blob, makeImage, type Blob } from '../helpers/images.js';
+import { blob, makeImage, sha256, type Blob } from '../helpers/images.js';
+import { OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, OCTET } from '../helpers/mediatypes.js';
 import { errorCode, pushBlob, pushImage, pushManifest, req } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
-const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
-const OCTET = 'application/octet-stream';
 
 /** conformance/setup.go errorCodes plus TOOMANYREQUESTS: spec.md "The `code` field MUST be one of the following". */
 const OCI_ERROR_CODES = [
@@ -55,10 +50,6 @@ const LAYER_BASE64 =
   'H4sIAAAAAAAAA+3OQQrCMBCF4a49xXgBSUnaHMCTRBptQRNpp6i3t0UEV7oqIv7fYgbmzeJpHHSjVy0' +
   'WZCa1c/MufWVe94N3RWlrZ72x3k/30nhbFWKWLPU0Dhp6keJ8im//PuU/6pZH2WVtYx8b0Sz7LjWSR5VLG6YRBumSzOlGtjkd+qD' +
   'jMWiX07Befbs7AAAAAAAAAAAAAAAAAPyzO34MnqoAKAAA';
-
-function sha256(bytes: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
 
 /** Go's json.MarshalIndent(v, "", "\t"). */
 function goJSON(v: unknown): Buffer {

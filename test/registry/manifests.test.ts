@@ -2,13 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { blob, descriptor, makeImage, makeIndex, type TestImage } from '../helpers/images.js';
 import { errorCode, pushBlob, pushImage, pushManifest, req } from '../helpers/http.js';
+import { ALL_MANIFEST_TYPES as ALL_TYPES, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from '../helpers/mediatypes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-const ALL_TYPES = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(', ');
 
 let srv: TestServer;
 let base: string;
