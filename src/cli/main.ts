@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { registerLogin } from './login.js';
+import { registerManifest } from './manifest.js';
 import { registerServe } from './serve.js';
+import { registerTransfer } from './transfer.js';
 
 const program = new Command()
   .name('manifold')
@@ -7,6 +10,9 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError();
 registerServe(program);
+registerTransfer(program);
+registerManifest(program);
+registerLogin(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) process.exit(e.exitCode);

@@ -75,7 +75,7 @@ export function resolveConfig(opts: Record<string, unknown>, env: NodeJS.Process
 export function registerServe(program: Command): void {
   const cmd = program
     .command('serve')
-    .description('run the registry (filesystem blobs + SQLite metadata under --data)')
+    .description('Run the registry (filesystem blobs + SQLite metadata under --data)')
     .option('--config <file>', 'YAML or JSON config file (env MANIFOLD_CONFIG)');
   for (const s of SETTINGS) {
     cmd.option(s.flag, `${s.help} (env ${s.env}, default ${describeDefault(s.key)})`);

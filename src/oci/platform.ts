@@ -161,3 +161,25 @@ export function bestPlatformMatch(want: Platform, candidates: (Platform | undefi
   });
   return best;
 }
+
+/** The platform an image config declares, or undefined when it is not JSON or names none. */
+export function platformOfImageConfig(bytes: Buffer): Platform | undefined {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const os = str(doc?.os);
+  const architecture = str(doc?.architecture);
+  if (!os || !architecture) return undefined;
+  const p: Platform = { os, architecture };
+  const variant = str(doc.variant);
+  const osVersion = str(doc['os.version']);
+  const features = doc['os.features'];
+  if (variant) p.variant = variant;
+  if (osVersion) p.osVersion = osVersion;
+  if (Array.isArray(features) && features.length) p.osFeatures = features.map(String);
+  return p;
+}

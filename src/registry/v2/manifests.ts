@@ -3,7 +3,7 @@ import { RegistryError } from '../../oci/errors.js';
 import { parseManifest, type Descriptor, type ParsedManifest } from '../../oci/manifest.js';
 import { bareMediaType, IMAGE_CONFIG_TYPES, isIndexType } from '../../oci/mediatypes.js';
 import { isValidTag } from '../../oci/names.js';
-import { bestPlatformMatch } from '../../oci/platform.js';
+import { bestPlatformMatch, platformOfImageConfig } from '../../oci/platform.js';
 import type { ManifestReference, ManifestWithBytes, NewManifest } from '../../store/meta/types.js';
 import type { RegistryServices, RequestContext } from '../context.js';
 import { readBody, sendEmpty } from '../http.js';
@@ -187,11 +187,6 @@ async function readPlatform(s: RegistryServices, config: Descriptor) {
   if (config.size > MAX_CONFIG_READ || config.size === 0) return none;
   const chunks: Buffer[] = [];
   for await (const c of s.blobs.read(config.digest, { start: 0, end: config.size - 1 }) as AsyncIterable<Buffer>) chunks.push(c);
-  try {
-    const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
-    return { os: str(doc.os), architecture: str(doc.architecture), variant: str(doc.variant) };
-  } catch {
-    return none;
-  }
+  const p = platformOfImageConfig(Buffer.concat(chunks));
+  return p ? { os: p.os, architecture: p.architecture, variant: p.variant ?? null } : none;
 }
