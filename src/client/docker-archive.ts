@@ -259,7 +259,9 @@ export class DockerArchiveSink implements ImageSink {
         yield c;
       }
     };
-    const written = await writeHashed(Readable.from(verify(counted(await openAt(0)))), out, ...(compressed ? [createGunzip()] : []));
+    const written = await writeHashed(Readable.from(verify(counted(await openAt(0)))), out, ...(compressed ? [createGunzip()] : [])).catch((e: Error) => {
+      throw new Error(`layer ${desc.digest} (${desc.mediaType}) cannot be unpacked for the archive: ${e.message}`);
+    });
     if (`${parseDigest(desc.digest).algorithm}:${arrived.digest('hex')}` !== desc.digest) throw new Error(`layer ${desc.digest} arrived corrupt`);
     const name = `${parseDigest(written.digest).hex}.tar`;
     this.names.set(desc.digest, name);

@@ -147,6 +147,15 @@ describe('manifold push, pull, copy', () => {
     assert.match(err, /holds one image: pick one with --platform/);
   });
 
+  test('login to an open Manifold succeeds (as docker\'s does) and logout forgets it', async () => {
+    const r = await cli.ok(['login', srv.host, '-u', 'ci', '--password-stdin'], { input: 'pw\n' });
+    assert.match(r.stdout, /Login Succeeded/);
+    const config = JSON.parse(await readFile(join(cli.home, 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
+    assert.equal(Buffer.from(config.auths[srv.host]!.auth, 'base64').toString(), 'ci:pw');
+    assert.match((await cli.ok(['logout', srv.host])).stdout, /Removing login credentials/);
+    assert.match(await cli.fails(['login', srv.host, '-u', 'ci']), /no password given: use --password-stdin or -p/);
+  });
+
   test('bad input: one clear line and a non-zero exit', async () => {
     assert.match(await cli.fails(['pull', `${srv.host}/app:nope`, `oci:${join(cli.home, 'x')}`]), /404 MANIFEST_UNKNOWN/);
     assert.match(await cli.fails(['pull', `${srv.host}/App:v1`]), /invalid repository name "App"/);
