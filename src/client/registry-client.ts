@@ -487,10 +487,12 @@ export class RegistryClient {
         offset += length;
         failures = 0;
       } catch (e) {
-        if (e instanceof RegistryClientError && e.status !== undefined && !isTransientStatus(e.status) && e.status !== 416) throw e;
+        // A cut connection, a transient status, a 416 (out of step) or an expired token (401):
+        // ask where the session stands and resume. Anything else is final.
+        if (e instanceof RegistryClientError && e.status !== undefined && !isTransientStatus(e.status) && e.status !== 416 && e.status !== 401) throw e;
+        if (e instanceof RegistryClientError && e.status === 401) await this.authorization(scopes, true);
         if (++failures >= this.attempts) throw e instanceof RegistryClientError ? e : new RegistryClientError(`${this.registry}: upload of ${desc.digest}: ${causeOf(e)}`);
         await sleep(this.backoffMs * 2 ** (failures - 1));
-        // Ask where the session stands and resume from there.
         const status = await this.request({ method: 'GET', path: location, scopes, ok: [204] });
         await status.body?.cancel();
         location = this.resolve(status.headers.get('location') ?? location);
