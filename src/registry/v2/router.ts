@@ -6,25 +6,33 @@ import { catalog, listReferrers, listTags } from './listings.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
 import { sendJson } from '../http.js';
+import { assertRepository, type Action } from '../locks.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RegistryServices } from '../context.js';
 
 type Handler = (ctx: RequestContext) => Promise<void>;
 type Methods = Partial<Record<string, Handler>>;
+/** What each method does to the repository as a whole, for its lock (manifest handlers check their own, finer locks). */
+type Access = Partial<Record<string, Action>>;
 
 /**
  * Routes of `/v2/<name>/…`. A name may itself contain `/blobs/` and the like, so the most specific
  * suffix is tried first and the name is whatever stands before it (as Distribution's router does).
  */
-const ROUTES: { pattern: RegExp; methods: Methods }[] = [
+const ROUTES: { pattern: RegExp; methods: Methods; access?: Access }[] = [
   { pattern: /^(.+)\/tags\/list$/, methods: { GET: listTags, HEAD: listTags } },
   { pattern: /^(.+)\/manifests\/([^/]+)$/, methods: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest } },
-  { pattern: /^(.+)\/blobs\/uploads\/?()$/, methods: { POST: startUpload } },
+  { pattern: /^(.+)\/blobs\/uploads\/?()$/, methods: { POST: startUpload }, access: { POST: 'write' } },
   {
     pattern: /^(.+)\/blobs\/uploads\/([^/]+)$/,
     methods: { GET: uploadStatus, PATCH: patchUpload, PUT: finishUpload, DELETE: cancelUpload },
+    access: { PATCH: 'write', PUT: 'write' },
   },
-  { pattern: /^(.+)\/blobs\/([^/]+)$/, methods: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob } },
+  {
+    pattern: /^(.+)\/blobs\/([^/]+)$/,
+    methods: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob },
+    access: { GET: 'read', HEAD: 'read', DELETE: 'delete' },
+  },
   { pattern: /^(.+)\/referrers\/([^/]+)$/, methods: { GET: listReferrers } },
 ];
 
@@ -64,6 +72,8 @@ export async function routeV2(req: IncomingMessage, res: ServerResponse, path: s
         headers: { Allow: Object.keys(route.methods).join(', ') },
       });
     }
+    const action = route.access?.[method];
+    if (action) assertRepository(services.meta, name, action);
     await handler({ req, res, url, services, name, ref: decode(m[2] ?? '') });
     return;
   }
