@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerMetadataCommands } from './metadata.js';
 import { registerServe } from './serve.js';
 
 const program = new Command()
@@ -7,6 +8,7 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError();
 registerServe(program);
+registerMetadataCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) process.exit(e.exitCode);
