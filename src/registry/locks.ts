@@ -17,18 +17,20 @@ function blockingAttribute(a: ChangeableAttributes, action: Action): keyof Chang
   return undefined;
 }
 
-function check(a: ChangeableAttributes | undefined, action: Action, what: string, detail: Record<string, string>): void {
+/** `scope`: whether the thing itself is acted on, or something inside it (a repository's content). */
+function check(a: ChangeableAttributes | undefined, action: Action, what: string, detail: Record<string, string>, scope: 'itself' | 'content' = 'itself'): void {
   const attribute = a && blockingAttribute(a, action);
   if (!attribute) return;
   const verb = action === 'read' ? 'pulled' : action === 'write' ? 'changed' : 'deleted';
-  throw new RegistryError('DENIED', `${what} is locked (${attribute}: false) and cannot be ${verb}`, {
+  const consequence = scope === 'itself' ? ` and cannot be ${verb}` : `: nothing in it can be ${verb}`;
+  throw new RegistryError('DENIED', `${what} is locked (${attribute}: false)${consequence}`, {
     detail: { ...detail, attribute, action },
   });
 }
 
-/** The repository itself allows `action` (a repository not created yet allows everything). */
+/** The repository allows `action` on what it holds (a repository not created yet allows everything). */
 export function assertRepository(meta: MetadataStore, repo: string, action: Action): void {
-  check(meta.repositoryInfo(repo)?.attributes, action, `repository ${repo}`, { name: repo });
+  check(meta.repositoryInfo(repo)?.attributes, action, `repository ${repo}`, { name: repo }, 'content');
 }
 
 /** Pulling a manifest (by digest, or through `tag`): repository, tag and manifest must all be readable. */
@@ -61,7 +63,7 @@ export function assertManifestDeletable(meta: MetadataStore, repo: string, diges
 
 /** Removing a whole repository: nothing in it may be locked against deletion. */
 export function assertRepositoryDeletable(meta: MetadataStore, repo: string): void {
-  assertRepository(meta, repo, 'delete');
+  check(meta.repositoryInfo(repo)?.attributes, 'delete', `repository ${repo}`, { name: repo });
   for (const item of meta.lockedItems(repo)) {
     const what = item.kind === 'tag' ? `tag ${repo}:${item.ref}` : `manifest ${repo}@${item.ref}`;
     check(item.attributes, 'delete', `${what} (in repository ${repo})`, { name: repo, [item.kind === 'tag' ? 'tag' : 'digest']: item.ref });
