@@ -224,15 +224,29 @@ function attributePatch(opts: Partial<Attributes>): Partial<Attributes> {
   return patch;
 }
 
-/** PATCHes the attributes of what `ref` names: a repository, a tag, or a manifest by digest; returns the result. */
-async function updateAttributes(registry: RegistryEndpoint, ref: ImageReference, patch: Partial<Attributes>): Promise<Record<string, unknown>> {
+/** The attributes of what `ref` names (a manifest by digest, a tag, or a repository): GET, or PATCH with `patch`. */
+async function attributesOf(registry: RegistryEndpoint, ref: ImageReference, patch?: Partial<Attributes>): Promise<Record<string, unknown>> {
   const path = ref.digest
     ? `/acr/v1/${ref.repository}/_manifests/${seg(ref.digest)}`
     : ref.tag
       ? `/acr/v1/${ref.repository}/_tags/${seg(ref.tag)}`
       : `/acr/v1/${ref.repository}`;
-  const body = (await acrRequest(registry, 'PATCH', path, patch)).body as Record<string, unknown>;
+  const body = (await acrRequest(registry, patch ? 'PATCH' : 'GET', path, patch)).body as Record<string, unknown>;
+  // A tag or manifest comes in Azure's envelope {registry, imageName, tag|manifest}; a repository flat.
   return (body.manifest ?? body.tag ?? body) as Record<string, unknown>;
+}
+
+/** The action of `manifest update-metadata` and `repository update`. */
+function updateAction(kind: RefKind) {
+  return async (arg: string, opts: CommonOptions & Partial<Attributes>) => {
+    const ref = parseTarget(arg, opts, kind);
+    printAttributes(await attributesOf(endpoint(opts, ref), ref, attributePatch(opts)), opts.output);
+  };
+}
+
+/** The manifests of a repository, all pages up to `--top`, in `--orderby`. */
+async function listManifests(registry: RegistryEndpoint, repo: string, opts: { orderby?: string; top?: number }): Promise<ManifestAttributes[]> {
+  return acrList<ManifestAttributes>(registry, `/acr/v1/${repo}/_manifests${listQuery(opts)}`, 'manifests', opts.top);
 }
 
 // ---- commands -------------------------------------------------------------------------------
@@ -248,7 +262,7 @@ export function registerMetadataCommands(program: Command): void {
     .action(async (repoArg: string, opts: CommonOptions & { orderby?: string; top?: number }) => {
       const ref = parseTarget(repoArg, opts, 'repository');
       const registry = endpoint(opts, ref);
-      const manifests = await acrList<ManifestAttributes>(registry, `/acr/v1/${ref.repository}/_manifests${listQuery(opts)}`, 'manifests', opts.top);
+      const manifests = await listManifests(registry, ref.repository, opts);
       await printManifests(registry, ref.repository, manifests, opts.output);
     });
 
@@ -266,10 +280,7 @@ export function registerMetadataCommands(program: Command): void {
   withAttributeFlags(common(manifest.command('update-metadata').argument('<ref>', 'REPO:TAG (the tag) or REPO@DIGEST (the manifest)')))
     .description('change what may be done with a tag or manifest; --write-enabled false locks it against overwrite and delete')
     .addHelpText('after', '\nExamples:\n  manifold manifest update-metadata app:1.0 --write-enabled false\n  manifold manifest update-metadata app@sha256:… --delete-enabled false')
-    .action(async (refArg: string, opts: CommonOptions & Partial<Attributes>) => {
-      const ref = parseTarget(refArg, opts, 'image');
-      printAttributes(await updateAttributes(endpoint(opts, ref), ref, attributePatch(opts)), opts.output);
-    });
+    .action(updateAction('image'));
 
   common(manifest.command('delete').argument('<ref>', 'REPO:TAG or REPO@DIGEST'))
     .description('delete a manifest and every tag pointing at it (by tag: the manifest the tag points at)')
@@ -301,14 +312,7 @@ export function registerMetadataCommands(program: Command): void {
     .description('show the attributes of a repository, a tag or a manifest')
     .action(async (arg: string, opts: CommonOptions) => {
       const ref = parseTarget(arg, opts, 'any');
-      const registry = endpoint(opts, ref);
-      const path = ref.digest
-        ? `/acr/v1/${ref.repository}/_manifests/${seg(ref.digest)}`
-        : ref.tag
-          ? `/acr/v1/${ref.repository}/_tags/${seg(ref.tag)}`
-          : `/acr/v1/${ref.repository}`;
-      const body = (await acrRequest(registry, 'GET', path)).body as Record<string, unknown>;
-      printAttributes((body.manifest ?? body.tag ?? body) as Record<string, unknown>, opts.output);
+      printAttributes(await attributesOf(endpoint(opts, ref), ref), opts.output);
     });
 
   common(repository.command('show-tags').argument('<repo>', 'repository'))
@@ -332,7 +336,7 @@ export function registerMetadataCommands(program: Command): void {
     .action(async (repoArg: string, opts: CommonOptions & { detail?: boolean; orderby?: string; top?: number }) => {
       const ref = parseTarget(repoArg, opts, 'repository');
       const registry = endpoint(opts, ref);
-      const manifests = await acrList<ManifestAttributes>(registry, `/acr/v1/${ref.repository}/_manifests${listQuery(opts)}`, 'manifests', opts.top);
+      const manifests = await listManifests(registry, ref.repository, opts);
       if (opts.detail) return printManifests(registry, ref.repository, manifests, opts.output);
       const brief = manifests.map((m) => ({ digest: m.digest, tags: m.tags, timestamp: m.lastUpdateTime }));
       if (opts.output === 'json') printJson(brief);
@@ -341,10 +345,7 @@ export function registerMetadataCommands(program: Command): void {
 
   withAttributeFlags(common(repository.command('update').argument('<target>', 'REPO, REPO:TAG or REPO@DIGEST')))
     .description('change what may be done with a repository, a tag or a manifest (lock: --write-enabled false)')
-    .action(async (arg: string, opts: CommonOptions & Partial<Attributes>) => {
-      const ref = parseTarget(arg, opts, 'any');
-      printAttributes(await updateAttributes(endpoint(opts, ref), ref, attributePatch(opts)), opts.output);
-    });
+    .action(updateAction('any'));
 
   common(repository.command('delete').argument('<repo>', 'repository'))
     .description('delete a repository with all its manifests and tags')

@@ -2,8 +2,8 @@ import { parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import type { ManifestSummary } from '../../store/meta/types.js';
 import type { RegistryServices, RequestContext } from '../context.js';
-import { pageOf, sendJson } from '../http.js';
-import { parseOrder, readAttributesPatch, unknownCursor } from './query.js';
+import { sendJson } from '../http.js';
+import { listPage, readAttributesPatch } from './query.js';
 import { repository } from './repositories.js';
 import { manifestView, registryName } from './views.js';
 
@@ -23,23 +23,10 @@ function sendManifest(ctx: RequestContext, m: ManifestSummary): void {
 
 /** `?n=&last=&orderby=`: the repository's listable manifests, paged with `Link`; served from indexed columns only. */
 export async function listManifests(ctx: RequestContext): Promise<void> {
-  const { services: s, name, url } = ctx;
+  const { services: s, name } = ctx;
   repository(s, name);
-  const order = parseOrder(url);
-  const orderby = url.searchParams.get('orderby');
-  const { items, link } = pageOf(
-    url,
-    `/acr/v1/${name}/_manifests`,
-    s.config.catalogPageSize,
-    (after, limit) => {
-      const rows = s.meta.manifestSummaries(name, { order, after, limit });
-      if (!rows) throw unknownCursor(after);
-      return rows;
-    },
-    (m) => m.digest,
-    orderby ? { orderby } : {},
-  );
-  sendJson(ctx.res, 200, { registry: registryName(ctx.req, s), imageName: name, manifests: items.map(manifestView) }, link ? { Link: link } : {});
+  const { items, headers } = listPage(ctx, `/acr/v1/${name}/_manifests`, (q) => s.meta.manifestSummaries(name, q), (m) => m.digest);
+  sendJson(ctx.res, 200, { registry: registryName(ctx.req, s), imageName: name, manifests: items.map(manifestView) }, headers);
 }
 
 export async function getManifest(ctx: RequestContext): Promise<void> {

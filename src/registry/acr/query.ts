@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { RegistryError } from '../../oci/errors.js';
 import type { ChangeableAttributes, ListOrder } from '../../store/meta/types.js';
-import { readBody } from '../http.js';
+import type { RequestContext } from '../context.js';
+import { pageOf, readBody } from '../http.js';
 
 /** Reading what a metadata API request asks for: the list order, and a PATCH of attributes. */
 
@@ -26,10 +27,38 @@ export function parseOrder(url: URL): ListOrder {
 }
 
 /** A time-ordered page continues after the item `last` names; it has to exist for its time to be known. */
-export function unknownCursor(last: string): RegistryError {
+function unknownCursor(last: string): RegistryError {
   return new RegistryError('MANIFEST_UNKNOWN', `last=${JSON.stringify(last.slice(0, 200))} names nothing in this repository; time-ordered pages continue after an existing item`, {
     detail: { last: last.slice(0, 200) },
   });
+}
+
+/**
+ * One page of a metadata listing in `order`: `fetch` is the store's query, which answers undefined
+ * when a time-ordered `last` names nothing; the Link carries `orderby` and `carried` over.
+ */
+export function listPage<T>(
+  ctx: RequestContext,
+  path: string,
+  fetch: (query: { order: ListOrder; after: string; limit: number }) => T[] | undefined,
+  keyOf: (item: T) => string,
+  carried: Record<string, string> = {},
+): { items: T[]; headers: Record<string, string> } {
+  const order = parseOrder(ctx.url);
+  const orderby = ctx.url.searchParams.get('orderby');
+  const { items, link } = pageOf(
+    ctx.url,
+    path,
+    ctx.services.config.catalogPageSize,
+    (after, limit) => {
+      const rows = fetch({ order, after, limit });
+      if (!rows) throw unknownCursor(after);
+      return rows;
+    },
+    keyOf,
+    { ...(orderby ? { orderby } : {}), ...carried },
+  );
+  return { items, headers: link ? { Link: link } : {} };
 }
 
 const KEYS: readonly (keyof ChangeableAttributes)[] = ['deleteEnabled', 'writeEnabled', 'readEnabled', 'listEnabled'];

@@ -3,9 +3,9 @@ import { RegistryError } from '../../oci/errors.js';
 import { isValidTag } from '../../oci/names.js';
 import type { TagRecord } from '../../store/meta/types.js';
 import type { RegistryServices, RequestContext } from '../context.js';
-import { pageOf, sendEmpty, sendJson } from '../http.js';
+import { sendEmpty, sendJson } from '../http.js';
 import { assertTagDeletable } from '../locks.js';
-import { parseOrder, readAttributesPatch, unknownCursor } from './query.js';
+import { listPage, readAttributesPatch } from './query.js';
 import { repository } from './repositories.js';
 import { registryName, tagView } from './views.js';
 
@@ -30,25 +30,10 @@ function sendTag(ctx: RequestContext, t: TagRecord): void {
 export async function listTags(ctx: RequestContext): Promise<void> {
   const { services: s, name, url } = ctx;
   repository(s, name);
-  const order = parseOrder(url);
   const rawDigest = url.searchParams.get('digest');
   const digest = rawDigest ? parseDigest(rawDigest).digest : undefined;
-  const carried: Record<string, string> = {};
-  if (url.searchParams.get('orderby')) carried.orderby = url.searchParams.get('orderby')!;
-  if (digest) carried.digest = digest;
-  const { items, link } = pageOf(
-    url,
-    `/acr/v1/${name}/_tags`,
-    s.config.catalogPageSize,
-    (after, limit) => {
-      const rows = s.meta.tagRecords(name, { order, after, limit, digest });
-      if (!rows) throw unknownCursor(after);
-      return rows;
-    },
-    (t) => t.name,
-    carried,
-  );
-  sendJson(ctx.res, 200, { registry: registryName(ctx.req, s), imageName: name, tags: items.map(tagView) }, link ? { Link: link } : {});
+  const { items, headers } = listPage(ctx, `/acr/v1/${name}/_tags`, (q) => s.meta.tagRecords(name, { ...q, digest }), (t) => t.name, digest ? { digest } : {});
+  sendJson(ctx.res, 200, { registry: registryName(ctx.req, s), imageName: name, tags: items.map(tagView) }, headers);
 }
 
 export async function getTag(ctx: RequestContext): Promise<void> {
