@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerLogin } from './login.js';
 import { registerManifest } from './manifest.js';
+import { registerMetadataCommands } from './metadata.js';
 import { registerServe } from './serve.js';
 import { registerTransfer } from './transfer.js';
 
@@ -13,6 +14,7 @@ registerServe(program);
 registerTransfer(program);
 registerManifest(program);
 registerLogin(program);
+registerMetadataCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) process.exit(e.exitCode);

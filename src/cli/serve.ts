@@ -18,7 +18,7 @@ const SETTINGS: { key: keyof ServerConfig; flag: string; env: string; help: stri
   { key: 'fsync', flag: '--fsync <bool>', env: 'MANIFOLD_FSYNC', help: 'fsync blobs and metadata commits before acknowledging them', parse: bool },
   { key: 'gcGraceMs', flag: '--gc-grace <seconds>', env: 'MANIFOLD_GC_GRACE', help: 'keep unreferenced blobs this long before removing them', parse: seconds },
   { key: 'janitorIntervalMs', flag: '--janitor-interval <seconds>', env: 'MANIFOLD_JANITOR_INTERVAL', help: 'how often upload purge and blob GC run', parse: seconds },
-  { key: 'catalogPageSize', flag: '--catalog-page-size <n>', env: 'MANIFOLD_CATALOG_PAGE_SIZE', help: '_catalog page size when the client gives no n', parse: int },
+  { key: 'catalogPageSize', flag: '--catalog-page-size <n>', env: 'MANIFOLD_CATALOG_PAGE_SIZE', help: 'page size of _catalog and /acr/v1 listings when the client gives no n', parse: int },
   { key: 'autoMount', flag: '--auto-mount <bool>', env: 'MANIFOLD_AUTO_MOUNT', help: 'mount without ?from= when the registry already has the blob', parse: bool },
 ];
 

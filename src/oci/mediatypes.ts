@@ -30,3 +30,9 @@ export function isIndexType(mediaType: string): boolean {
 export function bareMediaType(value: string): string {
   return value.split(';', 1)[0]!.trim().toLowerCase();
 }
+
+/** Artifact types of signatures (Notary Project, cosign): a manifest with such a referrer counts as signed. */
+export const SIGNATURE_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.cncf.notary.signature',
+  'application/vnd.dev.cosign.artifact.sig.v1+json',
+]);

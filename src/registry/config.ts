@@ -16,7 +16,7 @@ export interface ServerConfig {
   gcGraceMs: number;
   /** How often the janitor (upload purge, blob GC) runs. */
   janitorIntervalMs: number;
-  /** Page size of `_catalog` when the client gives no `n`. */
+  /** Page size of `_catalog` and the `/acr/v1` listings when the client gives no `n`. */
   catalogPageSize: number;
   /** `POST ?mount=` without `from` links a blob the registry already holds in another repository. */
   autoMount: boolean;

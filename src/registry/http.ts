@@ -59,6 +59,29 @@ export function parsePage(url: URL): Page {
   return { n, last: url.searchParams.get('last') ?? '' };
 }
 
+/**
+ * A page of a sorted listing: asks `fetch` for one more than `n` to know whether a next page (and
+ * so a `Link` header) exists. `keyOf` is what the next page's `last` names; `extra` are query
+ * parameters the Link carries over (an order, a filter).
+ */
+export function pageOf<T>(
+  url: URL,
+  path: string,
+  defaultN: number | undefined,
+  fetch: (after: string, limit: number) => T[],
+  keyOf: (item: T) => string,
+  extra: Record<string, string> = {},
+): { items: T[]; link: string | undefined } {
+  const { n: asked, last } = parsePage(url);
+  const n = asked ?? defaultN;
+  if (n === undefined) return { items: fetch(last, -1), link: undefined };
+  if (n === 0) return { items: [], link: undefined };
+  const items = fetch(last, n + 1);
+  if (items.length <= n) return { items, link: undefined };
+  items.length = n;
+  return { items, link: nextLink(path, n, keyOf(items[n - 1]!), extra) };
+}
+
 /** `Link: <path?n=N&last=X>; rel="next"`, as the spec pages listings. */
 export function nextLink(path: string, n: number, last: string, extra: Record<string, string> = {}): string {
   const q = new URLSearchParams({ ...extra, n: String(n), last });

@@ -7,6 +7,8 @@ import type { RegistryServices } from './context.js';
 import { sendError } from './http.js';
 import { scheduleJanitor } from './janitor.js';
 import { openRegistry } from './registry.js';
+import { routeAcr } from './acr/router.js';
+import { isUiPath, serveUi } from './ui.js';
 import { routeV2 } from './v2/router.js';
 
 export const API_VERSION_HEADER = 'Docker-Distribution-API-Version';
@@ -21,6 +23,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Regis
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/v2' || path.startsWith('/v2/')) {
       await routeV2(req, res, path === '/v2' ? '/v2/' : path, url, services);
+    } else if (path === '/acr/v1' || path.startsWith('/acr/v1/')) {
+      await routeAcr(req, res, path === '/acr/v1' ? '/acr/v1/' : path, url, services);
+    } else if (isUiPath(path)) {
+      await serveUi(req, res, path);
     } else {
       throw new RegistryError('UNSUPPORTED', `no route for ${path.slice(0, 300)}`, { status: 404 });
     }

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
-import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, OCTET } from './mediatypes.js';
+import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, OCTET } from './mediatypes.js';
 
 /** Small real images for tests: gzip'd tar layers, image configs, manifests and indexes. */
 
@@ -115,4 +115,47 @@ export async function writeOciLayout(dir: string, images: TestImage[], index: Bl
       manifests: [descriptor(top, { annotations: { 'org.opencontainers.image.ref.name': tag } })],
     }),
   );
+}
+
+/**
+ * An OCI index over images plus, for each, a BuildKit-style attestation manifest: platform
+ * `unknown/unknown` and the `vnd.docker.reference.*` annotations naming the image it describes.
+ */
+export async function makeAttestedIndex(images: TestImage[]): Promise<{ index: Blob; attestations: TestImage[] }> {
+  const attestations = await Promise.all(images.map(() => makeImage({ os: 'unknown', architecture: 'unknown' })));
+  const index = blob(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        ...images.map((i) => descriptor(i.manifest, { platform: i.platform })),
+        ...attestations.map((a, n) =>
+          descriptor(a.manifest, {
+            platform: a.platform,
+            annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': images[n]!.manifest.digest },
+          }),
+        ),
+      ],
+    }),
+    OCI_INDEX,
+  );
+  return { index, attestations };
+}
+
+/** A Notary-style signature artifact whose subject is `subject`, with the blobs it needs. */
+export function makeSignature(subject: Blob): { blobs: Blob[]; manifest: Blob } {
+  const config = blob('{}', OCI_EMPTY);
+  const payload = blob(`signature of ${subject.digest}`, 'application/jose+json');
+  const manifest = blob(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: 'application/vnd.cncf.notary.signature',
+      config: descriptor(config),
+      layers: [descriptor(payload)],
+      subject: descriptor(subject),
+    }),
+    OCI_MANIFEST,
+  );
+  return { blobs: [config, payload], manifest };
 }

@@ -2,6 +2,7 @@ import { parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import type { RequestContext } from '../context.js';
 import { parseByteRange, sendEmpty } from '../http.js';
+import { assertReadable } from '../locks.js';
 
 function blobUnknown(name: string, digest: string): RegistryError {
   return new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${name}`, { detail: { digest } });
@@ -18,6 +19,8 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
   if (size === undefined) {
     const manifest = s.meta.getManifest(name, digest);
     if (!manifest) throw blobUnknown(name, digest);
+    // Served as a blob, a manifest is still pulled: its read lock applies.
+    assertReadable(s.meta, name, digest);
     res.writeHead(200, { ...common, 'Content-Type': manifest.mediaType, 'Content-Length': manifest.size });
     res.end(req.method === 'HEAD' ? undefined : manifest.bytes);
     return;

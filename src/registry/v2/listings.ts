@@ -2,35 +2,25 @@ import { parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import { MediaType } from '../../oci/mediatypes.js';
 import type { RegistryServices, RequestContext } from '../context.js';
-import { nextLink, parsePage, sendJson } from '../http.js';
+import { pageOf, sendJson } from '../http.js';
 
-/**
- * A page of a sorted listing: asks the store for one more than `n` to know whether a next page
- * (and so a `Link` header) exists.
- */
-function page(fetch: (after: string, limit: number) => string[], url: URL, path: string, defaultN: number | undefined) {
-  const { n: asked, last } = parsePage(url);
-  const n = asked ?? defaultN;
-  if (n === undefined) return { items: fetch(last, -1), link: undefined };
-  if (n === 0) return { items: [], link: undefined };
-  const items = fetch(last, n + 1);
-  if (items.length <= n) return { items, link: undefined };
-  items.length = n;
-  return { items, link: nextLink(path, n, items[n - 1]!) };
+const same = (s: string) => s;
+
+export function nameUnknown(name: string): RegistryError {
+  return new RegistryError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, { detail: { name } });
 }
 
 export async function listTags(ctx: RequestContext): Promise<void> {
   const { services: s, name } = ctx;
-  if (!s.meta.repositoryExists(name)) {
-    throw new RegistryError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, { detail: { name } });
-  }
+  if (!s.meta.repositoryExists(name)) throw nameUnknown(name);
   const path = `/v2/${name}/tags/list`;
-  const { items, link } = page((after, limit) => s.meta.listTags(name, after, limit), ctx.url, path, undefined);
+  const { items, link } = pageOf(ctx.url, path, undefined, (after, limit) => s.meta.listTags(name, after, limit), same);
   sendJson(ctx.res, 200, { name, tags: items }, link ? { Link: link } : {});
 }
 
-export async function catalog(url: URL, s: RegistryServices): Promise<{ body: unknown; headers: Record<string, string> }> {
-  const { items, link } = page((after, limit) => s.meta.listRepositories(after, limit), url, '/v2/_catalog', s.config.catalogPageSize);
+/** The repositories whose listEnabled is true; `/acr/v1/_catalog` answers the same at its own path. */
+export async function catalog(url: URL, s: RegistryServices, path = '/v2/_catalog'): Promise<{ body: unknown; headers: Record<string, string> }> {
+  const { items, link } = pageOf(url, path, s.config.catalogPageSize, (after, limit) => s.meta.listRepositories(after, limit), same);
   return { body: { repositories: items }, headers: link ? { Link: link } : {} };
 }
 

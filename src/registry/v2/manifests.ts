@@ -7,6 +7,7 @@ import { bestPlatformMatch, platformOfImageConfig } from '../../oci/platform.js'
 import type { ManifestReference, ManifestWithBytes, NewManifest } from '../../store/meta/types.js';
 import type { RegistryServices, RequestContext } from '../context.js';
 import { readBody, sendEmpty } from '../http.js';
+import { assertManifestDeletable, assertReadable, assertTagDeletable, assertTagWritable } from '../locks.js';
 
 /** Largest config blob read at push time for its os/architecture. */
 const MAX_CONFIG_READ = 8 * 1024 * 1024;
@@ -66,7 +67,9 @@ export async function getManifest(ctx: RequestContext): Promise<void> {
   const ref = parseReference(ctx.ref, false);
   const found = lookup(s, name, ref);
   if (!found) throw manifestUnknown(name, ctx.ref);
+  assertReadable(s.meta, name, found.digest, ref.kind === 'tag' ? ref.tag : undefined);
   const m = negotiate(s, name, ref, found, acceptedTypes(req.headers.accept));
+  if (m !== found) assertReadable(s.meta, name, m.digest);
   const etag = `"${m.digest}"`;
   const headers = {
     'Content-Type': m.mediaType,
@@ -96,6 +99,8 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   }
   const record = await describe(s, name, digest, bytes, parsed);
   if (ref.kind === 'tag') record.tag = ref.tag;
+  // Checked after the awaits above, right before the write, so a lock set meanwhile still holds.
+  assertTagWritable(s.meta, name, record.tag);
   s.meta.putManifest(record);
   s.log.info({ event: 'manifest.push', repo: name, digest, tag: record.tag, mediaType: parsed.mediaType }, 'manifest pushed');
 
@@ -110,6 +115,8 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
 export async function deleteManifest(ctx: RequestContext): Promise<void> {
   const { res, services: s, name } = ctx;
   const ref = parseReference(ctx.ref, false);
+  if (ref.kind === 'tag') assertTagDeletable(s.meta, name, ref.tag);
+  else assertManifestDeletable(s.meta, name, ref.digest);
   const deleted = ref.kind === 'tag' ? s.meta.deleteTag(name, ref.tag) : s.meta.deleteManifest(name, ref.digest);
   if (!deleted) throw manifestUnknown(name, ctx.ref);
   s.log.info({ event: 'manifest.delete', repo: name, reference: ctx.ref }, 'manifest deleted');
@@ -127,7 +134,7 @@ function isExternal(d: Descriptor): boolean {
  */
 async function describe(s: RegistryServices, repo: string, digest: string, bytes: Buffer, m: ParsedManifest): Promise<NewManifest> {
   const references: ManifestReference[] = [];
-  let imageSize = bytes.length;
+  let imageSize = 0;
   let platform: { os: string | null; architecture: string | null; variant: string | null } = { os: null, architecture: null, variant: null };
 
   const unknown = (d: Descriptor, what: string) =>

@@ -1,40 +1,37 @@
 import { RegistryError } from '../../oci/errors.js';
-import { isValidRepositoryName } from '../../oci/names.js';
-import type { RequestContext } from '../context.js';
+import { matchRoute, type Route } from '../routing.js';
 import { deleteBlob, getBlob } from './blobs.js';
 import { catalog, listReferrers, listTags } from './listings.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
 import { sendJson } from '../http.js';
+import { assertRepository, type Action } from '../locks.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RegistryServices } from '../context.js';
 
-type Handler = (ctx: RequestContext) => Promise<void>;
-type Methods = Partial<Record<string, Handler>>;
+/** What each method does to the repository as a whole, for its lock (manifest handlers check their own, finer locks). */
+type Access = Partial<Record<string, Action>>;
 
 /**
  * Routes of `/v2/<name>/…`. A name may itself contain `/blobs/` and the like, so the most specific
  * suffix is tried first and the name is whatever stands before it (as Distribution's router does).
  */
-const ROUTES: { pattern: RegExp; methods: Methods }[] = [
+const ROUTES: Route<Access>[] = [
   { pattern: /^(.+)\/tags\/list$/, methods: { GET: listTags, HEAD: listTags } },
   { pattern: /^(.+)\/manifests\/([^/]+)$/, methods: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest } },
-  { pattern: /^(.+)\/blobs\/uploads\/?()$/, methods: { POST: startUpload } },
+  { pattern: /^(.+)\/blobs\/uploads\/?()$/, methods: { POST: startUpload }, extra: { POST: 'write' } },
   {
     pattern: /^(.+)\/blobs\/uploads\/([^/]+)$/,
     methods: { GET: uploadStatus, PATCH: patchUpload, PUT: finishUpload, DELETE: cancelUpload },
+    extra: { PATCH: 'write', PUT: 'write' },
   },
-  { pattern: /^(.+)\/blobs\/([^/]+)$/, methods: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob } },
+  {
+    pattern: /^(.+)\/blobs\/([^/]+)$/,
+    methods: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob },
+    extra: { GET: 'read', HEAD: 'read', DELETE: 'delete' },
+  },
   { pattern: /^(.+)\/referrers\/([^/]+)$/, methods: { GET: listReferrers } },
 ];
-
-function decode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in path');
-  }
-}
 
 /** Handles a request whose raw path starts with `/v2/`; `url` carries the query. */
 export async function routeV2(req: IncomingMessage, res: ServerResponse, path: string, url: URL, services: RegistryServices): Promise<void> {
@@ -51,20 +48,11 @@ export async function routeV2(req: IncomingMessage, res: ServerResponse, path: s
     sendJson(res, 200, body, headers);
     return;
   }
-  for (const route of ROUTES) {
-    const m = route.pattern.exec(rest);
-    if (!m) continue;
-    const name = decode(m[1]!);
-    if (!isValidRepositoryName(name)) {
-      throw new RegistryError('NAME_INVALID', `invalid repository name ${JSON.stringify(name.slice(0, 300))}`, { detail: { name: name.slice(0, 300) } });
-    }
-    const handler = route.methods[method];
-    if (!handler) {
-      throw new RegistryError('UNSUPPORTED', `${method} is not supported here`, {
-        headers: { Allow: Object.keys(route.methods).join(', ') },
-      });
-    }
-    await handler({ req, res, url, services, name, ref: decode(m[2] ?? '') });
+  const found = matchRoute(ROUTES, rest, req, res, url, services);
+  if (found) {
+    const action = found.route.extra?.[method];
+    if (action) assertRepository(services.meta, found.ctx.name, action);
+    await found.handler(found.ctx);
     return;
   }
   throw new RegistryError('UNSUPPORTED', `no API route for ${path.slice(0, 300)}`, { status: 404 });

@@ -10,7 +10,7 @@ export interface ManifestRecord {
   subject: string | null;
   /** Size of the manifest bytes. */
   size: number;
-  /** Manifest + config + layers; for an index, itself plus its children's image sizes. */
+  /** Config + layers; for an index, the sum of its children's image sizes. */
   imageSize: number;
   os: string | null;
   architecture: string | null;
@@ -58,6 +58,82 @@ export interface NewManifest {
   tag?: string;
 }
 
+/**
+ * What may be done with a repository, tag or manifest (Azure Container Registry's
+ * `changeableAttributes`). All true unless a user locked something.
+ */
+export interface ChangeableAttributes {
+  deleteEnabled: boolean;
+  writeEnabled: boolean;
+  readEnabled: boolean;
+  listEnabled: boolean;
+}
+
+export type AttributeTarget =
+  | { kind: 'repository'; repo: string }
+  | { kind: 'tag'; repo: string; tag: string }
+  | { kind: 'manifest'; repo: string; digest: string };
+
+export interface RepositoryRecord {
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+  manifestCount: number;
+  tagCount: number;
+  attributes: ChangeableAttributes;
+}
+
+export interface TagRecord {
+  repo: string;
+  name: string;
+  digest: string;
+  createdAt: number;
+  updatedAt: number;
+  /** A signature (Notary v2, cosign) refers to the tagged manifest. */
+  signed: boolean;
+  attributes: ChangeableAttributes;
+}
+
+/** A platform child of an index. */
+export interface PlatformReference {
+  digest: string;
+  os: string | null;
+  architecture: string | null;
+  variant: string | null;
+}
+
+/** A manifest's metadata without its bytes: what the metadata API lists. */
+export interface ManifestSummary extends ManifestRecord {
+  /** Its listable tags, in lexical order. */
+  tags: string[];
+  /** An index's children, in order; empty for an image. */
+  platforms: PlatformReference[];
+  attributes: ChangeableAttributes;
+}
+
+/** `name`: tags by lexical name, manifests by digest; the time orders use the last update. */
+export type ListOrder = 'name' | 'timeasc' | 'timedesc';
+
+export interface ListQuery {
+  order: ListOrder;
+  /** Start after this tag name or digest (in the chosen order); '' from the start. */
+  after: string;
+  /** -1: no limit. */
+  limit: number;
+  /** Tags only: those pointing at this digest. */
+  digest?: string;
+  /** Also items whose listEnabled is false (lock checks need them; listings do not). */
+  includeHidden?: boolean;
+}
+
+/** A tag or manifest of a repository that is not fully enabled. */
+export interface LockedItem {
+  kind: 'tag' | 'manifest';
+  /** Tag name or digest. */
+  ref: string;
+  attributes: ChangeableAttributes;
+}
+
 export interface UploadRecord {
   id: string;
   repo: string;
@@ -72,8 +148,12 @@ export interface UploadRecord {
 export interface MetadataStore {
   close(): void;
 
+  /** Names of repositories whose listEnabled is true, in order. */
   listRepositories(after: string, limit: number): string[];
   repositoryExists(repo: string): boolean;
+  repositoryInfo(repo: string): RepositoryRecord | undefined;
+  /** Deletes the repository with its manifests, tags and blob links; undefined if it did not exist. */
+  deleteRepository(repo: string): { manifests: string[]; tags: string[] } | undefined;
 
   /** Size of a blob linked to `repo`, or undefined. */
   repoBlobSize(repo: string, digest: string): number | undefined;
@@ -96,7 +176,18 @@ export interface MetadataStore {
   putManifest(m: NewManifest): void;
   deleteManifest(repo: string, digest: string): boolean;
   deleteTag(repo: string, tag: string): boolean;
+  /** Names of listable tags in lexical order (the /v2 tags list). */
   listTags(repo: string, after: string, limit: number): string[];
+  tagInfo(repo: string, tag: string): TagRecord | undefined;
+  /** Tags in the query's order; undefined when the query's `after` names no tag (a time order needs its time). */
+  tagRecords(repo: string, query: ListQuery): TagRecord[] | undefined;
+  manifestSummary(repo: string, digest: string): ManifestSummary | undefined;
+  /** Manifests in the query's order, read from indexed columns only (never the bytes); undefined as for tagRecords. */
+  manifestSummaries(repo: string, query: ListQuery): ManifestSummary[] | undefined;
+  /** Sets the given attributes; false if the target does not exist. */
+  setAttributes(target: AttributeTarget, patch: Partial<ChangeableAttributes>): boolean;
+  /** Tags and manifests of the repository with at least one attribute false. */
+  lockedItems(repo: string): LockedItem[];
   references(repo: string, digest: string): ManifestReference[];
   /** Manifests whose subject is `subject`, optionally only those of one artifact type. */
   referrers(repo: string, subject: string, artifactType?: string): Referrer[];
