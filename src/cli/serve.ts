@@ -20,6 +20,12 @@ const SETTINGS: { key: keyof ServerConfig; flag: string; env: string; help: stri
   { key: 'janitorIntervalMs', flag: '--janitor-interval <seconds>', env: 'MANIFOLD_JANITOR_INTERVAL', help: 'how often upload purge and blob GC run', parse: seconds },
   { key: 'catalogPageSize', flag: '--catalog-page-size <n>', env: 'MANIFOLD_CATALOG_PAGE_SIZE', help: 'page size of _catalog and /acr/v1 listings when the client gives no n', parse: int },
   { key: 'autoMount', flag: '--auto-mount <bool>', env: 'MANIFOLD_AUTO_MOUNT', help: 'mount without ?from= when the registry already has the blob', parse: bool },
+  { key: 'allowAnonymousPush', flag: '--allow-anonymous-push <bool>', env: 'MANIFOLD_ALLOW_ANONYMOUS_PUSH', help: 'start on a non-loopback address with no users or tokens (anyone could push and delete)', parse: bool },
+  { key: 'anonymousPull', flag: '--anonymous-pull <patterns>', env: 'MANIFOLD_ANONYMOUS_PULL', help: 'comma-separated repository patterns anyone may pull once auth is on (team/*, app, or * for all)', parse: list },
+  { key: 'authService', flag: '--auth-service <name>', env: 'MANIFOLD_AUTH_SERVICE', help: 'service name in auth challenges and token audience', parse: String },
+  { key: 'authRealm', flag: '--auth-realm <url>', env: 'MANIFOLD_AUTH_REALM', help: 'token realm URL to advertise (default: built from the request Host, for use behind proxies)', parse: String },
+  { key: 'tokenTtlMs', flag: '--token-ttl <seconds>', env: 'MANIFOLD_TOKEN_TTL', help: 'lifetime of access tokens from /oauth2/token', parse: seconds },
+  { key: 'loginFailureLimit', flag: '--login-failure-limit <n>', env: 'MANIFOLD_LOGIN_FAILURE_LIMIT', help: 'failed logins per client address per minute before a one-minute lockout', parse: int },
 ];
 
 function int(v: string): number {
@@ -28,6 +34,9 @@ function int(v: string): number {
 }
 function seconds(v: string): number {
   return int(v) * 1000;
+}
+function list(v: string): string[] {
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
 }
 function bool(v: string): boolean {
   if (/^(true|1|yes|on)$/i.test(v)) return true;

@@ -20,6 +20,18 @@ export interface ServerConfig {
   catalogPageSize: number;
   /** `POST ?mount=` without `from` links a blob the registry already holds in another repository. */
   autoMount: boolean;
+  /** Start on a non-loopback address with no users or tokens (anyone could push and delete). */
+  allowAnonymousPush: boolean;
+  /** Repository patterns anyone may pull without credentials (`*` for every repository). */
+  anonymousPull: string[];
+  /** The `service` of auth challenges and the audience of the registry's tokens. */
+  authService: string;
+  /** Token realm URL to advertise; empty: built from each request's Host. */
+  authRealm: string;
+  /** Lifetime of access tokens from /oauth2/token. */
+  tokenTtlMs: number;
+  /** Failed logins from one address within a minute before it is locked out for a minute. */
+  loginFailureLimit: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -34,4 +46,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   janitorIntervalMs: 10 * 60 * 1000,
   catalogPageSize: 1000,
   autoMount: true,
+  allowAnonymousPush: false,
+  anonymousPull: [],
+  authService: 'manifold',
+  authRealm: '',
+  tokenTtlMs: 300 * 1000,
+  loginFailureLimit: 10,
 };

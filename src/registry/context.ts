@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../store/blobs/types.js';
 import type { MetadataStore } from '../store/meta/types.js';
+import type { AccessControl, Caller } from './auth/access.js';
 import type { ServerConfig } from './config.js';
 import type { UploadService } from './uploads.js';
 
@@ -11,6 +12,7 @@ export interface RegistryServices {
   meta: MetadataStore;
   blobs: BlobStore;
   uploads: UploadService;
+  access: AccessControl;
   log: Logger;
 }
 
@@ -22,4 +24,6 @@ export interface RequestContext {
   services: RegistryServices;
   name: string;
   ref: string;
+  /** Who is asking; handlers use it where access depends on more than the route (mounts). */
+  caller: Caller;
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../oci/errors.js';
 import { isValidRepositoryName } from '../oci/names.js';
+import type { Action as AuthAction } from '../store/auth/types.js';
+import type { Caller } from './auth/access.js';
 import type { RegistryServices, RequestContext } from './context.js';
 
 /** Routing shared by the /v2 and /acr/v1 APIs: `<name>/<suffix>` paths where a name may contain `/`. */
@@ -11,6 +13,8 @@ export interface Route<Extra = object> {
   /** Group 1 is the repository name, group 2 (optional) the reference. */
   pattern: RegExp;
   methods: Partial<Record<string, Handler>>;
+  /** The permission each method needs on the repository; a method without one is refused. */
+  auth: Partial<Record<string, AuthAction>>;
   extra?: Extra;
 }
 
@@ -24,8 +28,8 @@ function decode(segment: string): string {
 
 /**
  * Finds the first route matching `rest` (routes go from most to least specific suffix, as
- * Distribution's router does), validates the name, and picks the method's handler. Undefined when
- * no route matches.
+ * Distribution's router does), validates the name, picks the method's handler and checks that the
+ * caller has the permission the route needs. Undefined when no route matches.
  */
 export function matchRoute<Extra>(
   routes: Route<Extra>[],
@@ -34,6 +38,7 @@ export function matchRoute<Extra>(
   res: ServerResponse,
   url: URL,
   services: RegistryServices,
+  caller: Caller,
 ): { route: Route<Extra>; handler: Handler; ctx: RequestContext } | undefined {
   const method = req.method ?? 'GET';
   for (const route of routes) {
@@ -49,7 +54,11 @@ export function matchRoute<Extra>(
         headers: { Allow: Object.keys(route.methods).join(', ') },
       });
     }
-    return { route, handler, ctx: { req, res, url, services, name, ref: decode(m[2] ?? '') } };
+    // Deny by default: a route that forgot to say what it needs serves nobody.
+    const permission = route.auth[method];
+    if (!permission) throw new RegistryError('DENIED', `${method} on this route has no permission defined`);
+    services.access.authorize(req, caller, name, permission);
+    return { route, handler, ctx: { req, res, url, services, name, ref: decode(m[2] ?? ''), caller } };
   }
   return undefined;
 }

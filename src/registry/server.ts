@@ -10,26 +10,39 @@ import { openRegistry } from './registry.js';
 import { routeAcr } from './acr/router.js';
 import { isUiPath, serveUi } from './ui.js';
 import { routeV2 } from './v2/router.js';
+import { describe, type Caller } from './auth/access.js';
+import { handleAdmin } from './auth/admin-api.js';
+import { handleToken } from './auth/token-endpoint.js';
 
 export const API_VERSION_HEADER = 'Docker-Distribution-API-Version';
 
 async function handle(req: IncomingMessage, res: ServerResponse, services: RegistryServices): Promise<void> {
   res.setHeader(API_VERSION_HEADER, 'registry/2.0');
   const started = process.hrtime.bigint();
+  let caller: Caller | undefined;
+  const path = (req.url ?? '/').split('?', 1)[0]!;
   try {
     const url = new URL(req.url ?? '/', 'http://registry.invalid');
     // Route on the path as sent: URL parsing would resolve `.` and `..` segments, and a name
     // like `a/./b` must be refused, not quietly read as `a/b`.
-    const path = (req.url ?? '/').split('?', 1)[0]!;
-    if (path === '/v2' || path.startsWith('/v2/')) {
-      await routeV2(req, res, path === '/v2' ? '/v2/' : path, url, services);
+    if (path === '/oauth2/token') {
+      await handleToken(req, res, url, services);
+    } else if (path === '/v2' || path.startsWith('/v2/')) {
+      caller = await services.access.authenticate(req);
+      await routeV2(req, res, path === '/v2' ? '/v2/' : path, url, services, caller);
     } else if (path === '/acr/v1' || path.startsWith('/acr/v1/')) {
-      await routeAcr(req, res, path === '/acr/v1' ? '/acr/v1/' : path, url, services);
+      caller = await services.access.authenticate(req);
+      await routeAcr(req, res, path === '/acr/v1' ? '/acr/v1/' : path, url, services, caller);
+    } else if (path.startsWith('/manifold/v1/')) {
+      caller = await services.access.authenticate(req);
+      await handleAdmin(req, res, path, services, caller);
     } else if (isUiPath(path)) {
+      // The page itself is public; everything it shows comes from the API, which checks access.
       await serveUi(req, res, path);
     } else {
       throw new RegistryError('UNSUPPORTED', `no route for ${path.slice(0, 300)}`, { status: 404 });
     }
+    if (caller) auditWrite(services, req, res, caller, path);
   } catch (e) {
     const err = e instanceof RegistryError ? e : new RegistryError('UNKNOWN', 'internal server error');
     if (!(e instanceof RegistryError)) services.log.error({ err: e, method: req.method, url: req.url }, 'request failed');
@@ -42,6 +55,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Regis
   }
 }
 
+/** Pushes (manifest PUTs), deletes and attribute changes that succeeded go to the audit log. */
+function auditWrite(services: RegistryServices, req: IncomingMessage, res: ServerResponse, caller: Caller, path: string): void {
+  if (res.statusCode >= 300) return;
+  const manifestPut = req.method === 'PUT' && /\/manifests\/[^/]+$/.test(path);
+  const event = manifestPut ? 'push' : req.method === 'DELETE' && !path.includes('/blobs/uploads/') ? 'delete' : req.method === 'PATCH' && path.startsWith('/acr/') ? 'update' : undefined;
+  if (!event) return;
+  const digest = res.getHeader('docker-content-digest');
+  services.access.audit.record({ event, who: describe(caller.principal), ip: caller.ip, path, ...(digest ? { digest: String(digest) } : {}) });
+}
+
 export interface RunningServer {
   server: Server;
   services: RegistryServices;
@@ -49,6 +72,11 @@ export interface RunningServer {
   address: string;
   url: string;
   close(): Promise<void>;
+}
+
+/** Addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -72,6 +100,15 @@ export async function startServer(config: Partial<ServerConfig> = {}, log?: Logg
     }
   });
   const { host, port } = parseListen(services.config.listen);
+  if (!isLoopbackHost(host) && !services.access.enabled && !services.config.allowAnonymousPush) {
+    services.meta.close();
+    services.access.store.close();
+    await services.access.audit.close();
+    throw new Error(
+      `refusing to listen on ${services.config.listen} with no users or tokens: anyone who can reach it could push and delete images. ` +
+        `Create an administrator first (manifold user create NAME --admin --data ${services.config.dataDir}), or pass --allow-anonymous-push true if that is really what you want`,
+    );
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -95,6 +132,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, log?: Logg
         server.closeAllConnections();
       });
       services.meta.close();
+      services.access.store.close();
+      await services.access.audit.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { isDigest } from '../../oci/digest.js';
 import { isValidRepositoryName } from '../../oci/names.js';
+import { assertRepository } from '../locks.js';
 import type { RequestContext } from '../context.js';
 import { sendEmpty } from '../http.js';
 import type { AppendOptions } from '../uploads.js';
@@ -25,20 +26,33 @@ function appendOptions(ctx: RequestContext): AppendOptions {
   };
 }
 
+/** The caller may pull from `repo`, and the repository is not read-locked. */
+function mayMountFrom(ctx: RequestContext, repo: string): boolean {
+  if (!ctx.services.access.can(ctx.caller, repo, 'content/read')) return false;
+  try {
+    assertRepository(ctx.services.meta, repo, 'read');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** POST /blobs/uploads/: a session, a monolithic upload (`?digest=`) or a mount (`?mount=&from=`). */
 export async function startUpload(ctx: RequestContext): Promise<void> {
   const { url, services: s, name } = ctx;
   const mount = url.searchParams.get('mount');
   const from = url.searchParams.get('from');
   if (mount !== null && isDigest(mount)) {
-    // Mount from the named repository, or, with no `from`, from wherever the registry holds it.
+    // Mount from the named repository, or, with no `from`, from wherever the registry holds it;
+    // only from a repository the caller may pull from. Otherwise this is an ordinary upload (202),
+    // which tells the caller nothing about whether the blob exists there.
     const size =
       from !== null
-        ? isValidRepositoryName(from)
+        ? isValidRepositoryName(from) && mayMountFrom(ctx, from)
           ? s.meta.repoBlobSize(from, mount)
           : undefined
         : s.config.autoMount
-          ? s.meta.anyBlobSize(mount)
+          ? s.meta.blobHolders(mount, 1000).find((h) => mayMountFrom(ctx, h.repo))?.size
           : undefined;
     if (size !== undefined && (await s.blobs.stat(mount)) === size) {
       s.meta.linkBlob(name, mount, size);

@@ -332,7 +332,7 @@ export class SqliteMetadataStore implements MetadataStore {
         'INSERT INTO repositories (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET updated_at = excluded.updated_at',
       ),
       repoBlobSize: db.prepare('SELECT size FROM repo_blobs WHERE repo = ? AND digest = ?').pluck(),
-      anyBlobSize: db.prepare('SELECT size FROM repo_blobs WHERE digest = ? LIMIT 1').pluck(),
+      blobHolders: db.prepare('SELECT repo, size FROM repo_blobs WHERE digest = ? ORDER BY repo LIMIT ?'),
       linkBlob: db.prepare('INSERT OR IGNORE INTO repo_blobs (repo, digest, size, created_at) VALUES (?, ?, ?, ?)'),
       unlinkBlob: db.prepare('DELETE FROM repo_blobs WHERE repo = ? AND digest = ?'),
       blobRefCount: db.prepare(
@@ -408,8 +408,8 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.q.repoBlobSize.get(repo, digest) as number | undefined;
   }
 
-  anyBlobSize(digest: string): number | undefined {
-    return this.q.anyBlobSize.get(digest) as number | undefined;
+  blobHolders(digest: string, limit: number): { repo: string; size: number }[] {
+    return this.q.blobHolders.all(digest, limit) as { repo: string; size: number }[];
   }
 
   linkBlob(repo: string, digest: string, size: number): void {

@@ -158,7 +158,8 @@ export interface MetadataStore {
   /** Size of a blob linked to `repo`, or undefined. */
   repoBlobSize(repo: string, digest: string): number | undefined;
   /** Size of a blob linked to any repository, or undefined. */
-  anyBlobSize(digest: string): number | undefined;
+  /** Repositories that link a blob, with its size (at most `limit`). */
+  blobHolders(digest: string, limit: number): { repo: string; size: number }[];
   linkBlob(repo: string, digest: string, size: number): void;
   unlinkBlob(repo: string, digest: string): boolean;
   /** Whether anything (a repository link, a manifest) still needs the blob's bytes. */
