@@ -1,7 +1,9 @@
 /**
  * The one way the metadata commands talk to a registry over HTTP. Every request goes through
- * `acrRequest`, so credentials (a token, basic auth) can be added here and nowhere else.
+ * `acrRequest`, which uses the registry client for credentials and auth challenges.
  */
+import { RegistryClient, RegistryClientError } from '../client/registry-client.js';
+import { isLoopbackRegistry } from '../oci/reference.js';
 
 export interface RegistryEndpoint {
   /** host[:port] */
@@ -16,30 +18,56 @@ export interface AcrResponse {
   body: unknown;
 }
 
-/** Loopback registries are spoken to over plain HTTP (as docker does for them); others over TLS. */
-export function isLoopback(host: string): boolean {
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
-  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
-}
-
 export function baseUrl(registry: RegistryEndpoint): string {
-  return `${registry.plainHttp || isLoopback(registry.host) ? 'http' : 'https'}://${registry.host}`;
+  return `${registry.plainHttp || isLoopbackRegistry(registry.host) ? 'http' : 'https'}://${registry.host}`;
 }
 
-/** One request; a non-2xx answer becomes an Error carrying the registry's own code and message. */
-export async function acrRequest(registry: RegistryEndpoint, method: string, path: string, body?: unknown): Promise<AcrResponse> {
-  const url = baseUrl(registry) + path;
-  const init: RequestInit = { method, headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { ...init.headers, 'Content-Type': 'application/json' };
+const clients = new Map<string, RegistryClient>();
+
+function clientFor(registry: RegistryEndpoint): RegistryClient {
+  const key = `${registry.host} ${registry.plainHttp}`;
+  let c = clients.get(key);
+  if (!c) {
+    c = new RegistryClient(registry.host, { plainHttp: registry.plainHttp });
+    clients.set(key, c);
   }
+  return c;
+}
+
+/** The token scopes a metadata request needs, read off its method and path. */
+export function scopesFor(method: string, path: string): string[] {
+  const p = path.split('?', 1)[0]!;
+  if (/^\/(acr\/v1|v2)\/_catalog$/.test(p)) return ['registry:catalog:*'];
+  const m = /^\/acr\/v1\/(.+?)(?:\/_tags(?:\/[^/]+)?|\/_manifests(?:\/[^/]+)?)?$/.exec(p) ?? /^\/v2\/(.+?)\/(?:manifests|tags|blobs)\/.*$/.exec(p);
+  if (!m) return [];
+  const name = decodeURIComponent(m[1]!);
+  const action = method === 'DELETE' ? 'delete' : method === 'GET' || method === 'HEAD' ? (p.startsWith('/v2/') ? 'pull' : 'metadata_read') : 'metadata_write';
+  return [`repository:${name}:${action}`];
+}
+
+/** Every status the caller handles itself (the client still re-authenticates on 401 and retries 5xx and 429). */
+const ANSWERS = Array.from({ length: 300 }, (_, i) => 200 + i).filter((s) => s !== 401 && s !== 429);
+
+/**
+ * One request, with the stored login (docker's config.json) and the registry's auth challenge
+ * followed; a non-2xx answer becomes an Error carrying the registry's own code and message.
+ */
+export async function acrRequest(registry: RegistryEndpoint, method: string, path: string, body?: unknown): Promise<AcrResponse> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(url, init);
+    res = await clientFor(registry).request({
+      method,
+      path,
+      headers,
+      body: body === undefined ? undefined : () => Buffer.from(JSON.stringify(body)),
+      scopes: scopesFor(method, path),
+      ok: ANSWERS,
+    });
   } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach ${baseUrl(registry)}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    if (e instanceof RegistryClientError) throw new Error(`${e.message.replace(/^[^ ]+: /, '')} (${method} ${decodeURIComponent(path)})`);
+    throw e;
   }
   const text = await res.text();
   let parsed: unknown = undefined;

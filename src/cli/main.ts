@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAccess } from './access.js';
 import { registerLogin } from './login.js';
 import { registerManifest } from './manifest.js';
 import { registerMetadataCommands } from './metadata.js';
@@ -15,6 +16,7 @@ registerTransfer(program);
 registerManifest(program);
 registerLogin(program);
 registerMetadataCommands(program);
+registerAccess(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) process.exit(e.exitCode);

@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { digestOf } from '../oci/digest.js';
 import { MediaType } from '../oci/mediatypes.js';
+import { isLoopbackRegistry } from '../oci/reference.js';
 import { loadCredentials, type Credentials } from './credentials.js';
 
 export const MANIFEST_ACCEPT = [
@@ -63,12 +64,6 @@ interface RequestSpec {
 interface Challenge {
   scheme: 'basic' | 'bearer';
   params: Record<string, string>;
-}
-
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?$/;
-
-export function isLoopbackRegistry(registry: string): boolean {
-  return LOOPBACK.test(registry);
 }
 
 /** Parses `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` (or Basic). */
@@ -295,6 +290,9 @@ export class RegistryClient {
       const hint = (await this.getCredentials()) ? 'credentials refused' : `authentication required: run \`manifold login ${this.registry}\``;
       return new RegistryClientError(`${this.registry}: ${hint}`, 401, code ?? 'UNAUTHORIZED');
     }
+    // HEAD answers carry no body: name the refusal rather than print a bare status text.
+    if (!code && res.status === 403) code = 'DENIED';
+    if (!message && res.status === 403) message = 'access denied for these credentials';
     const what = [code, message].filter(Boolean).join(': ') || res.statusText;
     return new RegistryClientError(`${this.registry}: ${spec.method} ${shortPath(spec.path)}: ${res.status} ${what}`, res.status, code);
   }

@@ -78,3 +78,9 @@ export function manifestReference(ref: ImageReference): string {
   if (!r) throw new Error(`image reference ${formatReference(ref)} names neither tag nor digest`);
   return r;
 }
+
+/** Registries only this machine can reach (`localhost`, `127.x.x.x`, `::1`, with or without a port). */
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = registry.startsWith('[') ? registry.slice(1, registry.indexOf(']')) : registry.replace(/:\d+$/, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

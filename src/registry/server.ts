@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { RegistryError } from '../oci/errors.js';
+import { isLoopbackRegistry } from '../oci/reference.js';
 import type { ServerConfig } from './config.js';
 import type { RegistryServices } from './context.js';
 import { sendError } from './http.js';
@@ -74,11 +75,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Addresses only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
   if (!m) throw new Error(`--listen must be host:port, got ${JSON.stringify(listen)}`);
@@ -100,7 +96,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, log?: Logg
     }
   });
   const { host, port } = parseListen(services.config.listen);
-  if (!isLoopbackHost(host) && !services.access.enabled && !services.config.allowAnonymousPush) {
+  if (!isLoopbackRegistry(host.includes(':') ? `[${host}]` : host) && !services.access.enabled && !services.config.allowAnonymousPush) {
     services.meta.close();
     services.access.store.close();
     await services.access.audit.close();

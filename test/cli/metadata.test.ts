@@ -155,6 +155,6 @@ describe('manifold repository', () => {
     await cliFails(/invalid repository name/, 'repository', 'show', 'Cli/App');
     await cliFails(/MANIFEST_UNKNOWN/, 'manifest', 'show-metadata', 'cli/app:nope');
     const closed = await unusedPort();
-    await cliFails(new RegExp(`cannot reach http://127\\.0\\.0\\.1:${closed}: ECONNREFUSED`), 'repository', 'list', '--registry', `127.0.0.1:${closed}`);
+    await cliFails(new RegExp(`cannot reach 127\\.0\\.0\\.1:${closed} .*ECONNREFUSED`), 'repository', 'list', '--registry', `127.0.0.1:${closed}`);
   });
 });

@@ -76,3 +76,22 @@ describe('manifold serve (the real binary)', () => {
     for (const env of ['MANIFOLD_LISTEN', 'MANIFOLD_DATA', 'MANIFOLD_CONFIG', 'MANIFOLD_UPLOAD_MAX_AGE', 'MANIFOLD_FSYNC']) assert.match(stdout, new RegExp(env));
   });
 });
+
+describe('serve on a non-loopback address', () => {
+  test('refuses to start with no users or tokens, says why, and starts once auth is configured or waived', async () => {
+    const data = join(dir, 'exposed');
+    const serve = (...extra: string[]) =>
+      // a server that starts runs until the timeout's SIGTERM and then exits cleanly
+      run(process.execPath, [BIN, 'serve', '--listen', '0.0.0.0:0', '--data', data, ...extra], { timeout: 3000 }).then(
+        (r) => ({ code: /listening on/.test(r.stdout + r.stderr) ? 'running' : 0, stderr: r.stderr }),
+        (e: { code?: number; stderr?: string }) => ({ code: e.code, stderr: e.stderr ?? '' }),
+      );
+    const refused = await serve();
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /refusing to listen on 0\.0\.0\.0:0 with no users or tokens: anyone who can reach it could push and delete images/);
+    assert.match(refused.stderr, /manifold user create NAME --admin/);
+    assert.equal((await serve('--allow-anonymous-push', 'true')).code, 'running', 'waived explicitly');
+    await run(process.execPath, [BIN, 'user', 'create', 'root', '-p', 'root-password', '--admin', '--data', data]);
+    assert.equal((await serve()).code, 'running', 'auth configured');
+  });
+});

@@ -12,16 +12,25 @@ const INDEX_TYPES = new Set(MANIFEST_ACCEPT.split(', ').slice(0, 2));
 // ---- API ------------------------------------------------------------------------------------
 
 class ApiError extends Error {}
+/** The registry wants credentials (auth is on and this browser has none, or they were refused). */
+class LoginRequired extends Error {}
+
+// Credentials live in this tab only (sessionStorage) and go out as Basic auth, which the
+// registry accepts on every API route; its answers to bad ones are 401s, never a browser prompt.
+const AUTH_KEY = 'manifold-auth';
+const authHeader = () => sessionStorage.getItem(AUTH_KEY);
 
 /** One request; an error envelope becomes an ApiError with the registry's code and message. */
 async function api(method, path, { body, accept = 'application/json' } = {}) {
   const init = { method, headers: { Accept: accept } };
+  if (authHeader()) init.headers.Authorization = authHeader();
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers['Content-Type'] = 'application/json';
   }
   const res = await fetch(path, init);
   const text = await res.text();
+  if (res.status === 401) throw new LoginRequired('sign in to see this registry');
   if (!res.ok) {
     let reason = `HTTP ${res.status}`;
     try {
@@ -551,13 +560,66 @@ async function render() {
     view.replaceChildren(...[content].flat(Infinity).filter(Boolean));
   } catch (e) {
     if (ticket !== rendering) return;
+    if (e instanceof LoginRequired) {
+      view.replaceChildren(loginView());
+      return;
+    }
     view.replaceChildren(h('div.card.error-state', {}, h('h2', {}, 'Cannot show this page'), h('p', {}, e.message), h('a', { href: '#/' }, '← all repositories')));
   } finally {
     if (ticket === rendering) view.removeAttribute('aria-busy');
   }
 }
 
-document.getElementById('host').textContent = location.host;
+/** Sign-in form: checks the credentials against /v2/ before keeping them. */
+function loginView() {
+  const error = h('p.login-error', { role: 'alert', hidden: true });
+  const user = h('input', { name: 'username', autocomplete: 'username', required: true, 'aria-label': 'User or token name' });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true, 'aria-label': 'Password' });
+  const submit = async (event) => {
+    event.preventDefault();
+    const candidate = `Basic ${btoa(`${user.value}:${password.value}`)}`;
+    const res = await fetch('/v2/', { headers: { Authorization: candidate } });
+    if (res.status !== 200) {
+      error.textContent = res.status === 429 ? 'Too many failed attempts; wait a minute.' : 'Invalid user name or password.';
+      error.hidden = false;
+      return;
+    }
+    sessionStorage.setItem(AUTH_KEY, candidate);
+    showSession();
+    render();
+  };
+  return h(
+    'form.card.login',
+    { onsubmit: submit },
+    h('h2', {}, 'Sign in'),
+    h('p.muted', {}, 'This registry needs credentials: a user, or a token and its password.'),
+    h('label', {}, 'User or token', user),
+    h('label', {}, 'Password', password),
+    error,
+    h('button.btn.primary', { type: 'submit' }, 'Sign in'),
+  );
+}
+
+/** Shows who is signed in, with a way out. */
+function showSession() {
+  const host = document.getElementById('host');
+  const auth = authHeader();
+  if (!auth) {
+    host.replaceChildren(location.host);
+    return;
+  }
+  const name = atob(auth.slice(6)).split(':')[0];
+  const signOut = h('button.btn.small', {
+    onclick: () => {
+      sessionStorage.removeItem(AUTH_KEY);
+      showSession();
+      render();
+    },
+  }, 'Sign out');
+  host.replaceChildren(`${name} @ ${location.host} `, signOut);
+}
+
+showSession();
 window.addEventListener('hashchange', () => {
   // A message about the page being left would be read as about the next one.
   document.getElementById('notice').hidden = true;
