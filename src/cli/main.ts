@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAccess } from './access.js';
+import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
 import { registerManifest } from './manifest.js';
 import { registerMetadataCommands } from './metadata.js';
@@ -17,6 +18,7 @@ registerManifest(program);
 registerLogin(program);
 registerMetadataCommands(program);
 registerAccess(program);
+registerImport(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) process.exit(e.exitCode);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { BlobStore } from '../store/blobs/types.js';
 import type { MetadataStore } from '../store/meta/types.js';
 import type { AccessControl, Caller } from './auth/access.js';
+import type { ImportJobs } from './imports/jobs.js';
 import type { ServerConfig } from './config.js';
 import type { UploadService } from './uploads.js';
 
@@ -13,6 +14,7 @@ export interface RegistryServices {
   blobs: BlobStore;
   uploads: UploadService;
   access: AccessControl;
+  imports: ImportJobs;
   log: Logger;
 }
 

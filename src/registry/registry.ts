@@ -7,6 +7,7 @@ import { SqliteMetadataStore } from '../store/meta/sqlite.js';
 import { AccessControl } from './auth/access.js';
 import { AuditLog } from './auth/audit.js';
 import { TokenSigner } from './auth/signing.js';
+import { ImportJobs } from './imports/jobs.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import type { RegistryServices } from './context.js';
 import { UploadService } from './uploads.js';
@@ -36,6 +37,7 @@ export async function openRegistry(partial: Partial<ServerConfig> = {}, log?: Lo
     blobs,
     uploads: new UploadService(meta, blobs),
     access,
+    imports: new ImportJobs(),
     log: log ?? pino({ level: config.logLevel }),
   };
 }

@@ -13,6 +13,7 @@ import { isUiPath, serveUi } from './ui.js';
 import { routeV2 } from './v2/router.js';
 import { describe, type Caller } from './auth/access.js';
 import { handleAdmin } from './auth/admin-api.js';
+import { handleImports } from './imports/api.js';
 import { handleToken } from './auth/token-endpoint.js';
 
 export const API_VERSION_HEADER = 'Docker-Distribution-API-Version';
@@ -34,6 +35,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Regis
     } else if (path === '/acr/v1' || path.startsWith('/acr/v1/')) {
       caller = await services.access.authenticate(req);
       await routeAcr(req, res, path === '/acr/v1' ? '/acr/v1/' : path, url, services, caller);
+    } else if (path === '/manifold/v1/imports' || path.startsWith('/manifold/v1/imports/')) {
+      caller = await services.access.authenticate(req);
+      await handleImports(req, res, path, services, caller);
     } else if (path.startsWith('/manifold/v1/')) {
       caller = await services.access.authenticate(req);
       await handleAdmin(req, res, path, services, caller);

@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Cli } from '../helpers/cli.js';
 import { req } from '../helpers/http.js';
 import { blob, descriptor, writeOciLayout, type TestImage } from '../helpers/images.js';
 import { ALL_MANIFEST_TYPES, OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST } from '../helpers/mediatypes.js';
+import { FaultyProxy } from '../helpers/faulty-proxy.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-
-interface Seen {
-  method: string;
-  path: string;
-  range?: string;
-  status: number | 'cut';
-}
 
 /**
  * A real HTTP proxy in front of a real server that injects the failures a client meets in the
@@ -23,59 +15,18 @@ interface Seen {
  */
 describe('client resilience through a faulty proxy', () => {
   let srv: TestServer;
-  let proxy: Server;
+  let proxy: FaultyProxy;
   let proxyHost: string;
   let cli: Cli;
-  const seen: Seen[] = [];
-  /** Faults still to inject, consumed in order of matching requests. */
-  let faults: { match: (method: string, path: string, n: number) => boolean; action: 'cut' | 503 | 500 }[] = [];
-  let patches = 0;
 
   before(async () => {
     srv = await startTestServer();
     cli = await Cli.create();
-    proxy = createServer((inbound, outbound) => {
-      const path = inbound.url ?? '/';
-      if (inbound.method === 'PATCH') patches++;
-      const fault = faults.find((f) => f.match(inbound.method ?? '', path, patches));
-      if (fault) faults = faults.filter((f) => f !== fault);
-      const entry: Seen = { method: inbound.method ?? '', path, range: inbound.headers['content-range'] as string | undefined, status: 0 };
-      seen.push(entry);
-      if (fault && fault.action !== 'cut') {
-        entry.status = fault.action;
-        inbound.resume();
-        outbound.writeHead(fault.action, { 'Content-Type': 'application/json', 'Retry-After': '0' });
-        outbound.end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'injected fault' }] }));
-        return;
-      }
-      const upstream = request(srv.url + path, { method: inbound.method, headers: inbound.headers }, (res) => {
-        entry.status = res.statusCode ?? 0;
-        outbound.writeHead(res.statusCode ?? 502, res.headers);
-        res.pipe(outbound);
-      });
-      upstream.on('error', () => outbound.destroy());
-      if (fault?.action === 'cut') {
-        // Forward part of the body, then drop both connections as a network failure would.
-        entry.status = 'cut';
-        let forwarded = 0;
-        inbound.on('data', (chunk: Buffer) => {
-          forwarded += chunk.length;
-          upstream.write(chunk);
-          if (forwarded > 16 * 1024) {
-            upstream.destroy();
-            inbound.socket.destroy();
-          }
-        });
-        return;
-      }
-      inbound.pipe(upstream);
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    proxyHost = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    proxy = await FaultyProxy.start(srv.url);
+    proxyHost = proxy.host;
   });
   after(async () => {
-    proxy.closeAllConnections();
-    await new Promise((r) => proxy.close(r));
+    await proxy.stop();
     await srv.stop();
     await cli.dispose();
   });
@@ -93,18 +44,18 @@ describe('client resilience through a faulty proxy', () => {
 
   test('a chunked upload cut mid-chunk resumes from the offset the registry reports', async () => {
     const { dir, image } = await bigImage('resume');
-    seen.length = 0;
-    patches = 0;
-    faults = [{ match: (m, _p, n) => m === 'PATCH' && n === 3, action: 'cut' }];
+    proxy.seen.length = 0;
+    let patches = 0;
+    proxy.faults = [{ match: (m) => m === 'PATCH' && ++patches === 3, action: 'cut-request' }];
     const r = await cli.ok(['push', '--chunk-size', '65536', `oci:${dir}:resume`, `${proxyHost}/big:resume`]);
     assert.equal(r.stdout.trim(), image.manifest.digest);
 
-    const layerPatches = seen.filter((s) => s.method === 'PATCH');
+    const layerPatches = proxy.seen.filter((s) => s.method === 'PATCH');
     const cut = layerPatches.findIndex((s) => s.status === 'cut');
     assert.ok(cut >= 0, 'the fault was injected');
     const cutRange = layerPatches[cut]!.range!;
     // the client asked where the session stood, then re-sent that chunk, not the whole blob
-    const after = seen.slice(seen.indexOf(layerPatches[cut]!) + 1);
+    const after = proxy.seen.slice(proxy.seen.indexOf(layerPatches[cut]!) + 1);
     assert.equal(after[0]!.method, 'GET', 'upload status asked after the cut');
     assert.equal(layerPatches[cut + 1]!.range, cutRange, 'resumed at the start of the chunk that was cut');
     assert.notEqual(cutRange.split('-')[0], '0');
@@ -116,16 +67,16 @@ describe('client resilience through a faulty proxy', () => {
 
   test('503 and 500 answers are retried with backoff; reads retry too', async () => {
     const { dir, image } = await bigImage('retry');
-    seen.length = 0;
-    faults = [
+    proxy.seen.length = 0;
+    proxy.faults = [
       { match: (m, p) => m === 'HEAD' && p.includes('/blobs/'), action: 503 },
       { match: (m, p) => m === 'PUT' && p.includes('/manifests/'), action: 500 },
     ];
     const r = await cli.ok(['push', `oci:${dir}:retry`, `${proxyHost}/big:retry`]);
     assert.equal(r.stdout.trim(), image.manifest.digest);
-    assert.ok(seen.some((s) => s.status === 503) && seen.some((s) => s.status === 500), 'both faults were injected');
+    assert.ok(proxy.seen.some((s) => s.status === 503) && proxy.seen.some((s) => s.status === 500), 'both faults were injected');
 
-    faults = [{ match: (m, p) => m === 'GET' && p.includes('/blobs/'), action: 503 }];
+    proxy.faults = [{ match: (m, p) => m === 'GET' && p.includes('/blobs/'), action: 503 }];
     const pulled = await cli.ok(['pull', `${proxyHost}/big:retry`, `oci:${join(cli.home, 'pulled')}:x`]);
     assert.equal(pulled.stdout.trim(), image.manifest.digest);
     const head = await req(srv.url, '/v2/big/manifests/retry', { method: 'HEAD', headers: { Accept: ALL_MANIFEST_TYPES } });
@@ -134,9 +85,9 @@ describe('client resilience through a faulty proxy', () => {
 
   test('a registry that keeps failing gives up with one clear line', async () => {
     const { dir } = await bigImage('down');
-    faults = Array.from({ length: 10 }, () => ({ match: (m: string, p: string) => m === 'PUT' && p.includes('/manifests/'), action: 503 as const }));
+    proxy.faults = Array.from({ length: 10 }, () => ({ match: (m: string, p: string) => m === 'PUT' && p.includes('/manifests/'), action: 503 as const }));
     const err = await cli.fails(['push', `oci:${dir}:down`, `${proxyHost}/big:down`]);
     assert.match(err, /PUT \/v2\/big\/manifests\/down: 503 UNKNOWN: injected fault/);
-    faults = [];
+    proxy.faults = [];
   });
 });

@@ -10,6 +10,8 @@ export interface Distribution {
   host: string;
   url: string;
   stop(): Promise<void>;
+  /** Kills the process outright (SIGKILL), as a crash would. */
+  crash(): void;
 }
 
 export interface DistributionOptions {
@@ -81,9 +83,18 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
     host: `127.0.0.1:${port}`,
     url,
     async stop() {
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        // Distribution drains open connections on SIGTERM; a client's keep-alive could hold it.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+        await exited;
+        clearTimeout(timer);
+      }
       await rm(dir, { recursive: true, force: true });
+    },
+    crash() {
+      child.kill('SIGKILL');
     },
   };
 }

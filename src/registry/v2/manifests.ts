@@ -14,7 +14,7 @@ const MAX_CONFIG_READ = 8 * 1024 * 1024;
 /** What Distribution serves to clients that cannot take a list or index. */
 const DEFAULT_PLATFORM = { os: 'linux', architecture: 'amd64' };
 
-type Reference = { kind: 'tag'; tag: string } | { kind: 'digest'; digest: string };
+export type Reference = { kind: 'tag'; tag: string } | { kind: 'digest'; digest: string };
 
 function parseReference(ref: string, forWrite: boolean): Reference {
   if (ref.includes(':')) return { kind: 'digest', digest: parseDigest(ref).digest };
@@ -90,7 +90,31 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   const { req, res, services: s, name } = ctx;
   const ref = parseReference(ctx.ref, true);
   const bytes = await readBody(req, s.config.maxManifestBytes);
-  const parsed = parseManifest(bytes, req.headers['content-type']);
+  const { digest, subject } = await storeManifest(s, name, ref, bytes, req.headers['content-type']);
+  const headers: Record<string, string | number> = {
+    Location: `/v2/${name}/manifests/${digest}`,
+    'Docker-Content-Digest': digest,
+  };
+  if (subject) headers['OCI-Subject'] = subject;
+  sendEmpty(res, 201, headers);
+}
+
+/**
+ * Validates and stores a manifest under its digest (and a tag): the one way manifests enter the
+ * registry, for pushes and for server-side imports alike.
+ */
+export async function storeManifest(
+  s: RegistryServices,
+  name: string,
+  reference: string | Reference,
+  bytes: Buffer,
+  contentType: string | undefined,
+): Promise<{ digest: string; subject?: string }> {
+  const ref = typeof reference === 'string' ? parseReference(reference, true) : reference;
+  if (bytes.length > s.config.maxManifestBytes) {
+    throw new RegistryError('MANIFEST_INVALID', `manifest exceeds the limit of ${s.config.maxManifestBytes} bytes`, { status: 413 });
+  }
+  const parsed = parseManifest(bytes, contentType);
   const digest = digestOf(bytes, ref.kind === 'digest' ? parseDigest(ref.digest).algorithm : 'sha256');
   if (ref.kind === 'digest' && digest !== ref.digest) {
     throw new RegistryError('DIGEST_INVALID', `manifest bytes have digest ${digest}, not ${ref.digest}`, {
@@ -103,13 +127,7 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   assertTagWritable(s.meta, name, record.tag);
   s.meta.putManifest(record);
   s.log.info({ event: 'manifest.push', repo: name, digest, tag: record.tag, mediaType: parsed.mediaType }, 'manifest pushed');
-
-  const headers: Record<string, string | number> = {
-    Location: `/v2/${name}/manifests/${digest}`,
-    'Docker-Content-Digest': digest,
-  };
-  if (parsed.subject) headers['OCI-Subject'] = parsed.subject.digest;
-  sendEmpty(res, 201, headers);
+  return { digest, subject: parsed.subject?.digest };
 }
 
 export async function deleteManifest(ctx: RequestContext): Promise<void> {
