@@ -35,7 +35,7 @@ export function parseBuildArgs(text: string, env: Record<string, string | undefi
       value = w.slice(eq + 1);
       w = w.slice(0, eq);
     } else if (/^-[tfm]./.test(w)) {
-      value = w.slice(2);
+      value = w.slice(w[2] === '=' ? 3 : 2);
       w = w.slice(0, 2);
     }
     if (!w.startsWith('-') || w === '-') {
