@@ -81,6 +81,7 @@ export async function buildWithBuildah(request: BuildRequest, df: Dockerfile): P
   const run = (a: string[]) => runProcess('buildah', a, { env, cwd: request.contextDir, log: request.log, signal: request.signal });
   await run(args);
   const { dir, tag } = request.store.layout(name);
+  await mkdir(dir, { recursive: true });
   await run([...storage, 'push', '--quiet', name, `oci:${dir}:${tag}`]);
   const layout = new OciLayoutSource(dir, tag);
   const root = await layout.root();

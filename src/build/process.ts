@@ -40,7 +40,7 @@ export function runProcess(cmd: string, args: string[], options: ProcessOptions)
       if (killTimer) clearTimeout(killTimer);
       if (options.signal.aborted) reject(options.signal.reason as Error);
       else if (code === 0) resolve();
-      else reject(new Error(`${cmd} ${args.find((a) => !a.startsWith('-')) ?? ''} exited with ${code ?? sig}${tail.length ? `: ${tail[tail.length - 1]}` : ''}`));
+      else reject(new Error(`${cmd} exited with ${code ?? sig}${tail.length ? `: ${tail[tail.length - 1]}` : ''}`));
     });
   });
 }
