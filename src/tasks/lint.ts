@@ -52,6 +52,9 @@ interface BuildInfo {
   declared?: { platform: Platform; source: string };
 }
 
+/** An image name in canonical form, or undefined after a warning when it is not a valid reference. */
+type RefOf = (image: string, step: Step, line: number) => string | undefined;
+
 function canonical(text: string, registry: string): string {
   return formatReference(parseReference(text, { defaultRegistry: registry }));
 }
@@ -102,18 +105,21 @@ export async function lintTask(task: Task, options: LintOptions): Promise<Issue[
   for (const b of builds) for (const t of b.tags) producers.set(t, b);
   const built = [...producers.keys()];
   const pushedBy = new Map<string, Step>();
+  const refOf: RefOf = (image, step, line) => {
+    try {
+      return canonical(image, options.registry);
+    } catch (e) {
+      warn(line, `step ${step.id}: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
 
   for (const step of task.steps) {
     const line = step.lines[step.kind] ?? step.line;
     if (step.kind === 'push') {
       for (const image of step.push!) {
-        let ref: string;
-        try {
-          ref = canonical(image, options.registry);
-        } catch (e) {
-          warn(line, `step ${step.id}: ${(e as Error).message}`);
-          continue;
-        }
+        const ref = refOf(image, step, line);
+        if (!ref) continue;
         pushedBy.set(ref, step);
         const producer = producers.get(ref);
         if (!producer) {
@@ -124,7 +130,7 @@ export async function lintTask(task: Task, options: LintOptions): Promise<Issue[
         }
       }
     }
-    if (step.kind === 'cmd') lintManifestCreate(step, line, options, producers, pushedBy, deps, warn);
+    if (step.kind === 'cmd') lintManifestCreate(step, line, refOf, producers, pushedBy, deps, warn);
   }
   return warnings.sort((a, b) => a.line - b.line);
 }
@@ -176,7 +182,7 @@ async function lintDockerfile(info: BuildInfo, options: LintOptions, warn: (line
 function lintManifestCreate(
   step: Step,
   line: number,
-  options: LintOptions,
+  refOf: RefOf,
   producers: Map<string, BuildInfo>,
   pushedBy: Map<string, Step>,
   deps: Map<string, string[]>,
@@ -197,13 +203,8 @@ function lintManifestCreate(
   const before = ancestors(deps, step.id);
   const platforms = new Map<string, string[]>();
   for (const image of images) {
-    let ref: string;
-    try {
-      ref = canonical(image, options.registry);
-    } catch (e) {
-      warn(line, `step ${step.id}: ${(e as Error).message}`);
-      continue;
-    }
+    const ref = refOf(image, step, line);
+    if (!ref) continue;
     const producer = producers.get(ref);
     if (!producer) {
       const near = closest(ref, [...producers.keys()]);
