@@ -8,9 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { emulationProblem } from '../build/binfmt.js';
-import { builtinLimitation } from '../build/builtin.js';
+import { builtinLimitation, platformArgs } from '../build/builtin.js';
 import { expandVars, globalArgValues, parseDockerfile, targetStage } from '../build/dockerfile.js';
-import { platformArgs } from '../build/builtin.js';
 import { onPath } from '../build/process.js';
 import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, type Platform } from '../oci/platform.js';
 import { formatReference, parseReference } from '../oci/reference.js';

@@ -6,7 +6,7 @@
  * `podman run`, with the context mounted at /workspace as acb mounts it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, posix, resolve } from 'node:path';
 import { buildImage, type BuilderName } from '../build/index.js';
 import { onPath, runProcess } from '../build/process.js';
 import type { ImageStore } from '../build/store.js';
@@ -146,7 +146,8 @@ async function inProcess(env: RunEnvironment, args: string[], io: StepIO): Promi
   });
   if (args[0] === 'manifest' && (args[1] === 'push' || (args[1] === 'create' && args.includes('--push')))) {
     const digest = out.find((l) => /^sha256:[0-9a-f]{64}$/.test(l));
-    const list = args.slice(2).filter((a) => !a.startsWith('-'))[0];
+    // The list is the first operand: skip flags and the value of --creds, the one flag that takes one.
+    const list = args.slice(2).filter((a, i, all) => !a.startsWith('-') && all[i - 1] !== '--creds')[0];
     if (digest && list) io.produced({ reference: env.store.canonical(list), digest, action: 'manifest' });
   }
 }
@@ -157,7 +158,8 @@ async function podman(env: RunEnvironment, task: Task, step: Step, words: string
     throw new Error(`this step runs the image ${image}, which needs podman, and podman is not installed (apt-get install podman); docker manifest … and manifold … steps need nothing`);
   }
   const args = ['run', step.keep ? '' : '--rm', step.detach ? '-d' : '', '--name', `${env.runId}-${step.id}`.replace(/[^a-zA-Z0-9_.-]/g, '_')].filter(Boolean);
-  args.push('-v', `${env.contextDir}:/workspace`, '-w', step.workingDirectory && isAbsolute(step.workingDirectory) ? step.workingDirectory : '/workspace');
+  const wd = step.workingDirectory ?? '';
+  args.push('-v', `${env.contextDir}:/workspace`, '-w', posix.isAbsolute(wd) ? wd : posix.join('/workspace', wd));
   for (const e of step.env) args.push('-e', e);
   if (step.entryPoint) args.push('--entrypoint', step.entryPoint);
   if (step.user) args.push('--user', step.user);

@@ -154,6 +154,7 @@ describe('manifold run: steps, graph and errors', () => {
         '    cmd: docker manifest create --amend --insecure {{.Run.Registry}}/app:{{.Values.tag}} {{.Run.Registry}}/app:{{.Values.tag}}-a',
         '    when: [copy-a, copy-b, missing]',
         '  - cmd: docker manifest annotate {{.Run.Registry}}/app:{{.Values.tag}} {{.Run.Registry}}/app:{{.Values.tag}}-a --os linux --arch amd64 --variant v2',
+        '  - cmd: docker manifest inspect {{.Run.Registry}}/app:{{.Values.tag}} {{.Run.Registry}}/app:{{.Values.tag}}-a',
         '  - cmd: docker manifest push -p --insecure {{.Run.Registry}}/app:{{.Values.tag}}',
         '',
       ].join('\n'),
@@ -161,7 +162,9 @@ describe('manifold run: steps, graph and errors', () => {
     const r = await cli.ok(['run', '-f', join(dir, 'graph.yaml'), dir, '--registry', srv.host, '--set', 'tag=rel'], { cwd: dir });
     assert.match(r.stdout, /copy-a\s+succeeded/);
     assert.match(r.stdout, /missing\s+failed \(ignored\) \(2 runs\)/);
-    assert.match(r.stdout, /acb_step_5\s+succeeded\s+\S+\s+manifest .*\/app:rel@sha256:/);
+    assert.match(r.stdout, /acb_step_6\s+succeeded\s+\S+\s+manifest .*\/app:rel@sha256:/);
+    // docker's two-argument inspect shows the entry's own manifest
+    assert.match(r.stderr, /\[acb_step_5\]\s+"config": \{/);
     assert.match(r.stderr, /\[missing\]\s+attempt 1 failed: .*retrying in 1s/);
     const tags = ((await (await req(srv.url, '/v2/app/tags/list')).json()) as { tags: string[] }).tags.sort();
     assert.deepEqual(tags, ['rel', 'rel-a', 'rel-b', 'v1']);
