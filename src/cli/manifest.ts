@@ -44,6 +44,20 @@ function checkDuplicates(entries: ListEntry[], force: boolean | undefined): void
   }
 }
 
+/** The entry of a local list that `image` names: the reference given to create, or a digest. */
+function findEntry(list: LocalList, image: string): ListEntry {
+  let wanted: string | undefined;
+  try {
+    wanted = formatReference(parseReference(image.replace(/^docker:\/\//, '')));
+  } catch {
+    wanted = undefined;
+  }
+  const matches = list.entries.filter((e) => e.digest === image || e.source === wanted || formatReference({ registry: e.registry, repository: e.repository, digest: e.digest }) === wanted);
+  if (matches.length === 0) throw new Error(`${image} is not in the manifest list ${list.ref}`);
+  if (matches.length > 1) throw new Error(`${image} names ${matches.length} entries of ${list.ref} (an index): name each by its digest`);
+  return matches[0]!;
+}
+
 interface PushFlags extends ConnectionFlags {
   purge?: boolean;
   quiet?: boolean;
@@ -136,16 +150,7 @@ export function registerManifest(program: Command): void {
     .addHelpText('after', '\nExample:\n  manifold manifest annotate 127.0.0.1:5000/app:multi 127.0.0.1:5000/app:arm64 --variant v8')
     .action(async (text: string, image: string, flags: { os?: string; arch?: string; variant?: string; osVersion?: string; osFeatures?: string }) => {
       const list = await requireList(text);
-      let wanted: string | undefined;
-      try {
-        wanted = formatReference(parseReference(image.replace(/^docker:\/\//, '')));
-      } catch {
-        wanted = undefined;
-      }
-      const matches = list.entries.filter((e) => e.digest === image || e.source === wanted || formatReference({ registry: e.registry, repository: e.repository, digest: e.digest }) === wanted);
-      if (matches.length === 0) throw new Error(`${image} is not in the manifest list ${list.ref}`);
-      if (matches.length > 1) throw new Error(`${image} names ${matches.length} entries of ${list.ref} (an index): annotate each by its digest`);
-      const e = matches[0]!;
+      const e = findEntry(list, image);
       const p: Platform = { ...e.platform };
       if (flags.os) p.os = flags.os;
       if (flags.arch) p.architecture = flags.arch;
@@ -179,14 +184,21 @@ export function registerManifest(program: Command): void {
       .command('inspect')
       .description('Show a manifest or manifest list: a local list if there is one by that name, else the registry\'s')
       .argument('<reference>', 'HOST/REPO:TAG or HOST/REPO@DIGEST')
+      .argument('[entry]', "docker's two-argument form: show this entry of the local list named first")
       .option('-v, --verbose', 'for a list, also each entry\'s own manifest (docker\'s -v shape)')
       .option('--raw', 'the exact bytes the registry serves'),
   )
-    .addHelpText('after', '\nExamples:\n  manifold manifest inspect 127.0.0.1:5000/app:multi\n  manifold manifest inspect --raw 127.0.0.1:5000/app:multi | sha256sum')
-    .action(async (text: string, flags: ConnectionFlags & { verbose?: boolean; raw?: boolean }) => {
-      const ref = parseReference(text.replace(/^docker:\/\//, ''));
-      const local = ref.digest ? undefined : await loadList(formatReference(ref));
+    .addHelpText('after', '\nExamples:\n  manifold manifest inspect 127.0.0.1:5000/app:multi\n  manifold manifest inspect 127.0.0.1:5000/app:multi 127.0.0.1:5000/app:arm64\n  manifold manifest inspect --raw 127.0.0.1:5000/app:multi | sha256sum')
+    .action(async (text: string, entryText: string | undefined, flags: ConnectionFlags & { verbose?: boolean; raw?: boolean }) => {
       const clients = clientsFrom(flags);
+      let ref = parseReference(text.replace(/^docker:\/\//, ''));
+      let local = ref.digest ? undefined : await loadList(formatReference(ref));
+      if (entryText !== undefined) {
+        // docker manifest inspect LIST IMAGE: the image as the local list LIST records it.
+        const e = findEntry(await requireList(text), entryText);
+        ref = { registry: e.registry, repository: e.repository, digest: e.digest };
+        local = undefined;
+      }
       const data = local ? buildIndex(local) : await clients.for(ref.registry).getManifest(ref.repository, manifestReference(ref));
       if (flags.raw) {
         process.stdout.write(data.bytes);

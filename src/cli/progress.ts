@@ -3,6 +3,7 @@
  * nothing with --quiet. Output goes to stderr so stdout stays clean for digests and JSON.
  */
 import type { CopyEvent } from '../client/copy.js';
+import { isCaptured } from './capture.js';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -43,7 +44,8 @@ export interface ProgressView {
 export function progressView(options: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): ProgressView {
   const out = options.stream ?? process.stderr;
   if (options.quiet) return { onEvent() {}, finish() {} };
-  return out.isTTY ? new TerminalView(out) : new LineView(out);
+  // Output captured for a task step is shown line by line by the run's own view.
+  return out.isTTY && !isCaptured() ? new TerminalView(out) : new LineView(out);
 }
 
 /** Non-TTY: one line when a blob starts and when it ends, and one per manifest. */
