@@ -252,10 +252,10 @@ async function listManifests(registry: RegistryEndpoint, repo: string, opts: { o
 // ---- commands -------------------------------------------------------------------------------
 
 export function registerMetadataCommands(program: Command): void {
-  const manifest = program.commands.find((c) => c.name() === 'manifest') ?? program.command('manifest').description('work with manifests and image indexes');
+  const manifest = program.commands.find((c) => c.name() === 'manifest') ?? program.command('manifest').description('Work with manifests and image indexes');
 
   common(manifest.command('list-metadata').argument('<repo>', 'repository, e.g. app or 127.0.0.1:5000/app'))
-    .description('list the manifests of a repository with their metadata (digest, tags, platforms, size, times, attributes)')
+    .description('List the manifests of a repository with their metadata (digest, tags, platforms, size, times, attributes)')
     .addOption(new Option('--orderby <order>', 'order by last update').choices(['time_asc', 'time_desc']))
     .option('--top <n>', 'at most this many manifests', positiveInt)
     .addHelpText('after', '\nExamples:\n  manifold manifest list-metadata app --orderby time_desc --top 10\n  manifold manifest list-metadata 127.0.0.1:5000/app -o table')
@@ -267,7 +267,7 @@ export function registerMetadataCommands(program: Command): void {
     });
 
   common(manifest.command('show-metadata').argument('<ref>', 'REPO:TAG or REPO@DIGEST'))
-    .description('show the metadata of one manifest (an index: with its platforms)')
+    .description('Show the metadata of one manifest (an index: with its platforms)')
     .action(async (refArg: string, opts: CommonOptions) => {
       const ref = parseTarget(refArg, opts, 'image');
       const registry = endpoint(opts, ref);
@@ -278,12 +278,12 @@ export function registerMetadataCommands(program: Command): void {
     });
 
   withAttributeFlags(common(manifest.command('update-metadata').argument('<ref>', 'REPO:TAG (the tag) or REPO@DIGEST (the manifest)')))
-    .description('change what may be done with a tag or manifest; --write-enabled false locks it against overwrite and delete')
+    .description('Change what may be done with a tag or manifest; --write-enabled false locks it against overwrite and delete')
     .addHelpText('after', '\nExamples:\n  manifold manifest update-metadata app:1.0 --write-enabled false\n  manifold manifest update-metadata app@sha256:… --delete-enabled false')
     .action(updateAction('image'));
 
   common(manifest.command('delete').argument('<ref>', 'REPO:TAG or REPO@DIGEST'))
-    .description('delete a manifest and every tag pointing at it (by tag: the manifest the tag points at)')
+    .description('Delete a manifest and every tag pointing at it (by tag: the manifest the tag points at)')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (refArg: string, opts: CommonOptions & { yes?: boolean }) => {
       const ref = parseTarget(refArg, opts, 'image');
@@ -297,10 +297,10 @@ export function registerMetadataCommands(program: Command): void {
       else printTable(['DELETED', 'TAGS'], [[digest, m.tags.join(',') || '-']]);
     });
 
-  const repository = program.command('repository').description('work with repositories: list, show, tags, manifests, lock, delete');
+  const repository = program.command('repository').description('Work with repositories: list, show, tags, manifests, lock, delete');
 
   common(repository.command('list'))
-    .description('list the repositories of the registry')
+    .description('List the repositories of the registry')
     .option('--top <n>', 'at most this many', positiveInt)
     .action(async (opts: CommonOptions & { top?: number }) => {
       const names = await acrList<string>(endpoint(opts), `/acr/v1/_catalog${listQuery(opts)}`, 'repositories', opts.top);
@@ -309,14 +309,14 @@ export function registerMetadataCommands(program: Command): void {
     });
 
   common(repository.command('show').argument('<target>', 'REPO, REPO:TAG or REPO@DIGEST'))
-    .description('show the attributes of a repository, a tag or a manifest')
+    .description('Show the attributes of a repository, a tag or a manifest')
     .action(async (arg: string, opts: CommonOptions) => {
       const ref = parseTarget(arg, opts, 'any');
       printAttributes(await attributesOf(endpoint(opts, ref), ref), opts.output);
     });
 
   common(repository.command('show-tags').argument('<repo>', 'repository'))
-    .description('list the tags of a repository (names; with --detail, digests, times and attributes)')
+    .description('List the tags of a repository (names; with --detail, digests, times and attributes)')
     .option('--detail', 'every attribute of each tag')
     .addOption(new Option('--orderby <order>', 'order by last update').choices(['time_asc', 'time_desc']))
     .option('--top <n>', 'at most this many', positiveInt)
@@ -329,7 +329,7 @@ export function registerMetadataCommands(program: Command): void {
     });
 
   common(repository.command('show-manifests').argument('<repo>', 'repository'))
-    .description('list the manifests of a repository (digest, tags, time; with --detail, everything list-metadata shows)')
+    .description('List the manifests of a repository (digest, tags, time; with --detail, everything list-metadata shows)')
     .option('--detail', 'every attribute of each manifest')
     .addOption(new Option('--orderby <order>', 'order by last update').choices(['time_asc', 'time_desc']))
     .option('--top <n>', 'at most this many', positiveInt)
@@ -344,11 +344,11 @@ export function registerMetadataCommands(program: Command): void {
     });
 
   withAttributeFlags(common(repository.command('update').argument('<target>', 'REPO, REPO:TAG or REPO@DIGEST')))
-    .description('change what may be done with a repository, a tag or a manifest (lock: --write-enabled false)')
+    .description('Change what may be done with a repository, a tag or a manifest (lock: --write-enabled false)')
     .action(updateAction('any'));
 
   common(repository.command('delete').argument('<repo>', 'repository'))
-    .description('delete a repository with all its manifests and tags')
+    .description('Delete a repository with all its manifests and tags')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (repoArg: string, opts: CommonOptions & { yes?: boolean }) => {
       const ref = parseTarget(repoArg, opts, 'repository');
@@ -359,7 +359,7 @@ export function registerMetadataCommands(program: Command): void {
     });
 
   common(repository.command('untag').argument('<image>', 'REPO:TAG'))
-    .description('remove a tag; the manifest stays')
+    .description('Remove a tag; the manifest stays')
     .action(async (arg: string, opts: CommonOptions) => {
       const ref = parseTarget(arg, opts, 'image');
       if (!ref.tag || ref.digest) throw new Error(`expected REPO:TAG, got ${JSON.stringify(arg)}`);

@@ -30,32 +30,32 @@ function check(a: ChangeableAttributes | undefined, action: Action, what: string
 
 /** The repository allows `action` on what it holds (a repository not created yet allows everything). */
 export function assertRepository(meta: MetadataStore, repo: string, action: Action): void {
-  check(meta.repositoryInfo(repo)?.attributes, action, `repository ${repo}`, { name: repo }, 'content');
+  check(meta.attributesOf({ repo }), action, `repository ${repo}`, { name: repo }, 'content');
 }
 
 /** Pulling a manifest (by digest, or through `tag`): repository, tag and manifest must all be readable. */
 export function assertReadable(meta: MetadataStore, repo: string, digest: string, tag?: string): void {
   assertRepository(meta, repo, 'read');
-  if (tag !== undefined) check(meta.tagInfo(repo, tag)?.attributes, 'read', `tag ${repo}:${tag}`, { name: repo, tag });
-  check(meta.manifestSummary(repo, digest)?.attributes, 'read', `manifest ${repo}@${digest}`, { name: repo, digest });
+  if (tag !== undefined) check(meta.attributesOf({ repo, tag }), 'read', `tag ${repo}:${tag}`, { name: repo, tag });
+  check(meta.attributesOf({ repo, digest }), 'read', `manifest ${repo}@${digest}`, { name: repo, digest });
 }
 
 /** Pushing a manifest, optionally under `tag`: the repository and an existing tag must be writable. */
 export function assertTagWritable(meta: MetadataStore, repo: string, tag: string | undefined): void {
   assertRepository(meta, repo, 'write');
-  if (tag !== undefined) check(meta.tagInfo(repo, tag)?.attributes, 'write', `tag ${repo}:${tag}`, { name: repo, tag });
+  if (tag !== undefined) check(meta.attributesOf({ repo, tag }), 'write', `tag ${repo}:${tag}`, { name: repo, tag });
 }
 
 /** Removing a tag (the manifest stays). */
 export function assertTagDeletable(meta: MetadataStore, repo: string, tag: string): void {
   assertRepository(meta, repo, 'delete');
-  check(meta.tagInfo(repo, tag)?.attributes, 'delete', `tag ${repo}:${tag}`, { name: repo, tag });
+  check(meta.attributesOf({ repo, tag }), 'delete', `tag ${repo}:${tag}`, { name: repo, tag });
 }
 
 /** Removing a manifest also removes its tags, so none of them may be locked either. */
 export function assertManifestDeletable(meta: MetadataStore, repo: string, digest: string): void {
   assertRepository(meta, repo, 'delete');
-  check(meta.manifestSummary(repo, digest)?.attributes, 'delete', `manifest ${repo}@${digest}`, { name: repo, digest });
+  check(meta.attributesOf({ repo, digest }), 'delete', `manifest ${repo}@${digest}`, { name: repo, digest });
   for (const t of meta.tagRecords(repo, { order: 'name', after: '', limit: -1, digest, includeHidden: true }) ?? []) {
     check(t.attributes, 'delete', `tag ${repo}:${t.name} of manifest ${digest}`, { name: repo, tag: t.name, digest });
   }
@@ -63,7 +63,7 @@ export function assertManifestDeletable(meta: MetadataStore, repo: string, diges
 
 /** Removing a whole repository: nothing in it may be locked against deletion. */
 export function assertRepositoryDeletable(meta: MetadataStore, repo: string): void {
-  check(meta.repositoryInfo(repo)?.attributes, 'delete', `repository ${repo}`, { name: repo });
+  check(meta.attributesOf({ repo }), 'delete', `repository ${repo}`, { name: repo });
   for (const item of meta.lockedItems(repo)) {
     const what = item.kind === 'tag' ? `tag ${repo}:${item.ref}` : `manifest ${repo}@${item.ref}`;
     check(item.attributes, 'delete', `${what} (in repository ${repo})`, { name: repo, [item.kind === 'tag' ? 'tag' : 'digest']: item.ref });

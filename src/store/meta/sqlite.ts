@@ -314,11 +314,20 @@ export class SqliteMetadataStore implements MetadataStore {
       tagTime: db.prepare('SELECT updated_at FROM tags WHERE repo = ? AND name = ?').pluck(),
       manifestTime: db.prepare('SELECT updated_at FROM manifests WHERE repo = ? AND digest = ?').pluck(),
       tagInfo: db.prepare(`${TAG_SELECT} WHERE repo = ? AND name = ?`),
+      // /v2 tags/list wants names only: walk the lexical index, with none of the metadata columns.
+      tagNames: db.prepare(
+        `SELECT name FROM tags WHERE repo = @repo AND list_enabled = 1
+           AND name COLLATE NOCASE >= @after AND (name COLLATE NOCASE > @after OR name > @after)
+         ORDER BY name COLLATE NOCASE, name LIMIT @limit`,
+      ).pluck(),
       tagLists: listStatements(db, TAG_SELECT, 'name', 'AND (@digest IS NULL OR digest = @digest)', {
         after: 'name COLLATE NOCASE >= @after AND (name COLLATE NOCASE > @after OR name > @after)',
         orderBy: 'name COLLATE NOCASE, name',
       }),
       manifestSummary: db.prepare(`${SUMMARY_SELECT} WHERE repo = ? AND digest = ?`),
+      repoAttributes: db.prepare(`SELECT ${ATTRIBUTE_COLUMNS} FROM repositories WHERE name = ?`),
+      tagAttributes: db.prepare(`SELECT ${ATTRIBUTE_COLUMNS} FROM tags WHERE repo = ? AND name = ?`),
+      manifestAttributes: db.prepare(`SELECT ${ATTRIBUTE_COLUMNS} FROM manifests WHERE repo = ? AND digest = ?`),
       manifestLists: listStatements(db, SUMMARY_SELECT, 'digest', '', { after: 'digest > @after', orderBy: 'digest' }),
       setAttributes: {
         repository: db.prepare(`UPDATE repositories SET ${ATTRIBUTE_UPDATE} WHERE name = @repo`),
@@ -402,6 +411,17 @@ export class SqliteMetadataStore implements MetadataStore {
       if (this.q.deleteRepo.run(repo).changes === 0) return undefined;
       return { manifests, tags };
     })();
+  }
+
+  attributesOf(target: { repo: string; tag?: string; digest?: string }): ChangeableAttributes | undefined {
+    const row = (
+      target.tag !== undefined
+        ? this.q.tagAttributes.get(target.repo, target.tag)
+        : target.digest !== undefined
+          ? this.q.manifestAttributes.get(target.repo, target.digest)
+          : this.q.repoAttributes.get(target.repo)
+    ) as AttributeRow | undefined;
+    return row && toAttributes(row);
   }
 
   repoBlobSize(repo: string, digest: string): number | undefined {
@@ -504,7 +524,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   listTags(repo: string, after: string, limit: number): string[] {
-    return this.tagRecords(repo, { order: 'name', after, limit })!.map((t) => t.name);
+    return this.q.tagNames.all({ repo, after, limit }) as string[];
   }
 
   tagInfo(repo: string, tag: string): TagRecord | undefined {

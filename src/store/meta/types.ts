@@ -152,6 +152,11 @@ export interface MetadataStore {
   listRepositories(after: string, limit: number): string[];
   repositoryExists(repo: string): boolean;
   repositoryInfo(repo: string): RepositoryRecord | undefined;
+  /**
+   * Just the changeable attributes of a repository, tag or manifest (undefined when it does not
+   * exist): the lock checks on every pull and push read these, so they must stay one-row lookups.
+   */
+  attributesOf(target: { repo: string; tag?: string; digest?: string }): ChangeableAttributes | undefined;
   /** Deletes the repository with its manifests, tags and blob links; undefined if it did not exist. */
   deleteRepository(repo: string): { manifests: string[]; tags: string[] } | undefined;
 
