@@ -43,6 +43,23 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks, total);
 }
 
+/**
+ * Reads a small JSON request body that must be an object (admin, import and attribute PATCH
+ * bodies); anything else is a 400 naming `what` the body should have been.
+ */
+export async function readJsonObject(req: IncomingMessage, limit: number, what = 'a JSON object'): Promise<Record<string, unknown>> {
+  const bytes = await readBody(req, limit);
+  const bad = (message: string) => new RegistryError('UNSUPPORTED', message, { status: 400 });
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw bad(`body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad(`body must be ${what}`);
+  return doc as Record<string, unknown>;
+}
+
 export interface Page {
   n: number | undefined;
   last: string;

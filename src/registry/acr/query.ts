@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { RegistryError } from '../../oci/errors.js';
 import type { ChangeableAttributes, ListOrder } from '../../store/meta/types.js';
 import type { RequestContext } from '../context.js';
-import { pageOf, readBody } from '../http.js';
+import { pageOf, readJsonObject } from '../http.js';
 
 /** Reading what a metadata API request asks for: the list order, and a PATCH of attributes. */
 
@@ -66,14 +66,7 @@ const MAX_PATCH_BYTES = 16 * 1024;
 
 /** A PATCH body: a partial `changeableAttributes` object of booleans; anything else is refused before any change. */
 export async function readAttributesPatch(req: IncomingMessage): Promise<Partial<ChangeableAttributes>> {
-  const bytes = await readBody(req, MAX_PATCH_BYTES);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw badRequest('body must be a JSON object of changeable attributes');
+  const doc = await readJsonObject(req, MAX_PATCH_BYTES, 'a JSON object of changeable attributes');
   const patch: Partial<ChangeableAttributes> = {};
   for (const [key, value] of Object.entries(doc)) {
     if (!(KEYS as readonly string[]).includes(key)) {

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../../oci/errors.js';
 import type { RegistryServices } from '../context.js';
-import { readBody, sendEmpty, sendJson } from '../http.js';
+import { readJsonObject, sendEmpty, sendJson } from '../http.js';
 import { describe, type Caller } from './access.js';
 import { createToken, createUser, parseDuration, tokenView, userView } from './management.js';
 import { parseScopeSpecs, validateScopeMap } from './scopes.js';
@@ -16,17 +16,6 @@ function badRequest(message: string): RegistryError {
 
 function notFound(kind: string, name: string): RegistryError {
   return new RegistryError('NAME_UNKNOWN', `no ${kind} ${JSON.stringify(name)}`, { status: 404 });
-}
-
-async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8'));
-  } catch {
-    throw badRequest('the body must be a JSON object');
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw badRequest('the body must be a JSON object');
-  return doc as Record<string, unknown>;
 }
 
 /** Runs a management step, turning its validation errors into 400s. */
@@ -52,7 +41,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
   if (collection === 'users') {
     if (name === undefined && method === 'GET') return sendJson(res, 200, { users: store.listUsers().map(userView) });
     if (name === undefined && method === 'POST') {
-      const body = await jsonBody(req);
+      const body = await readJsonObject(req, 64 * 1024);
       const view = await validated(() => createUser(store, { name: body.name, password: body.password, admin: body.admin }));
       s.access.audit.record({ event: 'user-created', who, ip: caller.ip, user: view.name, admin: view.admin });
       return sendJson(res, 201, view);
@@ -65,7 +54,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
   } else {
     if (name === undefined && method === 'GET') return sendJson(res, 200, { tokens: store.listTokens().map((t) => tokenView(t)) });
     if (name === undefined && method === 'POST') {
-      const body = await jsonBody(req);
+      const body = await readJsonObject(req, 64 * 1024);
       const created = await validated(() => {
         // Scopes as the CLI writes them (["team/*:content/read"]) or as a map of pattern to actions.
         const scopes = Array.isArray(body.scopes) ? parseScopeSpecs(body.scopes.map(String)) : validateScopeMap(body.scopes);
@@ -76,7 +65,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
       return sendJson(res, 201, created);
     }
     if (name !== undefined && method === 'PATCH') {
-      const body = await jsonBody(req);
+      const body = await readJsonObject(req, 64 * 1024);
       if (typeof body.disabled !== 'boolean' || Object.keys(body).length !== 1) throw badRequest('PATCH takes {"disabled": true|false}');
       if (!store.setTokenDisabled(name, body.disabled)) throw notFound('token', name);
       s.access.audit.record({ event: body.disabled ? 'token-disabled' : 'token-enabled', who, ip: caller.ip, token: name });

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../../oci/errors.js';
 import type { Caller } from '../auth/access.js';
 import type { RegistryServices } from '../context.js';
-import { readBody, sendJson } from '../http.js';
+import { readJsonObject, sendJson } from '../http.js';
 import { parseImportRequest, type ImportStatus } from './jobs.js';
 
 function firstRepository(job: ImportStatus): string {
@@ -20,14 +20,7 @@ export async function handleImports(req: IncomingMessage, res: ServerResponse, p
   const id = m[1];
   const method = req.method ?? 'GET';
   if (id === undefined && method === 'POST') {
-    let body: unknown;
-    try {
-      body = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8'));
-    } catch {
-      throw new RegistryError('UNSUPPORTED', 'the body must be a JSON object', { status: 400 });
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RegistryError('UNSUPPORTED', 'the body must be a JSON object', { status: 400 });
-    const request = parseImportRequest(body as Record<string, unknown>);
+    const request = parseImportRequest(await readJsonObject(req, 64 * 1024));
     for (const t of request.targets) s.access.authorize(req, caller, t.repository, 'content/write');
     const job = s.imports.start(s, request, caller);
     sendJson(res, 202, job, { Location: `/manifold/v1/imports/${job.id}` });
