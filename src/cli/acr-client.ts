@@ -3,7 +3,6 @@
  * `acrRequest`, which uses the registry client for credentials and auth challenges.
  */
 import { RegistryClient, RegistryClientError } from '../client/registry-client.js';
-import { isLoopbackRegistry } from '../oci/reference.js';
 
 export interface RegistryEndpoint {
   /** host[:port] */
@@ -16,10 +15,6 @@ export interface AcrResponse {
   status: number;
   headers: Headers;
   body: unknown;
-}
-
-export function baseUrl(registry: RegistryEndpoint): string {
-  return `${registry.plainHttp || isLoopbackRegistry(registry.host) ? 'http' : 'https'}://${registry.host}`;
 }
 
 const clients = new Map<string, RegistryClient>();

@@ -18,7 +18,8 @@ export interface TransferFlags extends ConnectionFlags {
   chunkSize?: string;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** Commander's way to take a repeatable option as a list. */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function addConnectionOptions(cmd: Command): Command {
   return cmd

@@ -7,7 +7,7 @@ import { loadCredentials, type Credentials } from '../client/credentials.js';
 import { RegistryClient } from '../client/registry-client.js';
 import { parseReference } from '../oci/reference.js';
 import type { ImportStatus } from '../registry/imports/jobs.js';
-import { parseCreds, readStdin } from './common.js';
+import { collect, parseCreds, readStdin } from './common.js';
 import { formatBytes, progressView } from './progress.js';
 
 interface ImportFlags {
@@ -27,7 +27,6 @@ interface ImportFlags {
   quiet?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Credentials for the source: given on the command line, else the user's stored login for it. */

@@ -18,10 +18,9 @@ import { runSteps } from '../tasks/scheduler.js';
 import { TaskFileError, type Issue } from '../tasks/schema.js';
 import { stepExecutor } from '../tasks/steps.js';
 import { withCapturedLines } from './capture.js';
-import { addConnectionOptions, clientsFrom, type ConnectionFlags } from './common.js';
+import { addConnectionOptions, clientsFrom, collect, type ConnectionFlags } from './common.js';
 import { runView, summaryTable } from './run-view.js';
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 interface TaskFlags extends ConnectionFlags {
   registry: string;

@@ -16,6 +16,7 @@ import { digestOf, newHasher, parseDigest } from '../oci/digest.js';
 import { IMAGE_CONFIG_TYPES, MediaType } from '../oci/mediatypes.js';
 import { parseManifest } from '../oci/manifest.js';
 import type { BlobDescriptor, ImageSink, ImageSource, ManifestData, RegistryLocation } from './image.js';
+import { counted } from './registry-client.js';
 
 interface ArchiveEntry {
   Config: string;
@@ -233,15 +234,9 @@ export class DockerArchiveSink implements ImageSink {
   }
 
   async putBlob(desc: BlobDescriptor, openAt: (offset: number) => Promise<AsyncIterable<Uint8Array>>, onBytes: (n: number) => void): Promise<void> {
-    const counted = async function* (src: AsyncIterable<Uint8Array>) {
-      for await (const c of src) {
-        onBytes(c.byteLength);
-        yield c;
-      }
-    };
     if (IMAGE_CONFIG_TYPES.has(desc.mediaType)) {
       const chunks: Buffer[] = [];
-      for await (const c of counted(await openAt(0))) chunks.push(Buffer.from(c));
+      for await (const c of counted(await openAt(0), onBytes)) chunks.push(Buffer.from(c));
       const bytes = Buffer.concat(chunks);
       if (digestOf(bytes, parseDigest(desc.digest).algorithm) !== desc.digest) throw new Error(`config ${desc.digest} arrived corrupt`);
       const name = `${parseDigest(desc.digest).hex}.json`;
@@ -259,7 +254,7 @@ export class DockerArchiveSink implements ImageSink {
         yield c;
       }
     };
-    const written = await writeHashed(Readable.from(verify(counted(await openAt(0)))), out, ...(compressed ? [createGunzip()] : [])).catch((e: Error) => {
+    const written = await writeHashed(Readable.from(verify(counted(await openAt(0), onBytes))), out, ...(compressed ? [createGunzip()] : [])).catch((e: Error) => {
       throw new Error(`layer ${desc.digest} (${desc.mediaType}) cannot be unpacked for the archive: ${e.message}`);
     });
     if (`${parseDigest(desc.digest).algorithm}:${arrived.digest('hex')}` !== desc.digest) throw new Error(`layer ${desc.digest} arrived corrupt`);

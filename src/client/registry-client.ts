@@ -116,8 +116,8 @@ class ChunkReader {
   }
 }
 
-/** Counts bytes as they pass. */
-async function* counted(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+/** Passes a stream through, reporting each chunk's size (progress). */
+export async function* counted(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
   for await (const chunk of source) {
     onBytes(chunk.byteLength);
     yield chunk;

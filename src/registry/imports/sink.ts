@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { BlobDescriptor, ImageSink, ManifestData } from '../../client/image.js';
+import { counted } from '../../client/registry-client.js';
 import { RegistryError } from '../../oci/errors.js';
 import type { RegistryServices } from '../context.js';
 import { assertRepository } from '../locks.js';
@@ -43,15 +44,8 @@ export class RegistrySink implements ImageSink {
 
   async putBlob(desc: BlobDescriptor, open: (offset: number) => Promise<AsyncIterable<Uint8Array>>, onBytes: (n: number) => void): Promise<void> {
     assertRepository(this.s.meta, this.repository, 'write');
-    const source = await open(0);
-    const counted = async function* () {
-      for await (const chunk of source) {
-        onBytes(chunk.byteLength);
-        yield chunk;
-      }
-    };
     try {
-      const { size } = await this.s.uploads.monolithic(this.repository, desc.digest, Readable.from(counted()), desc.size);
+      const { size } = await this.s.uploads.monolithic(this.repository, desc.digest, Readable.from(counted(await open(0), onBytes)), desc.size);
       if (size !== desc.size) throw new Error(`blob ${desc.digest} is ${size} bytes, the manifest says ${desc.size}`);
     } catch (e) {
       if (e instanceof RegistryError && e.code === 'DIGEST_INVALID') {
